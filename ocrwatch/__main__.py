@@ -1,0 +1,3 @@
+from ocrwatch.cli import app
+
+app(prog_name="ocrwatch")

@@ -1,0 +1,49 @@
+"""Typed failures. Each says what went wrong in words a user can act on.
+
+The pipeline records `str(error)` in the index as the file's failure reason, so messages name the
+file's problem, not the code path that found it.
+"""
+
+
+class OcrwatchError(Exception):
+    """Base class for every failure ocrwatch reports to its user."""
+
+
+class ConfigError(OcrwatchError):
+    """The configuration file or command-line options are wrong."""
+
+
+class InputError(OcrwatchError):
+    """An input file cannot be turned into page images. Permanent: retrying will not help."""
+
+
+class EmptyFile(InputError):
+    """The file has zero bytes (often: a copy that has not started yet)."""
+
+
+class UnreadableFile(InputError):
+    """The operating system refused to open or read the file (permissions, vanished file)."""
+
+
+class NotAnImage(InputError):
+    """The content is neither an image format we read nor a PDF."""
+
+
+class CorruptImage(InputError):
+    """The file starts like an image or PDF but cannot be decoded (truncated, damaged)."""
+
+
+class DecompressionBomb(InputError):
+    """The image would decode to more pixels than the configured limit allows."""
+
+
+class EngineError(OcrwatchError):
+    """The OCR engine could not be created or failed on a page."""
+
+
+class QueryError(OcrwatchError):
+    """A search query that the full-text index cannot parse."""
+
+
+class OutputError(OcrwatchError):
+    """An output path would leave the output folder, or cannot be written."""

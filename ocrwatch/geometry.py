@@ -1,0 +1,87 @@
+"""Boxes on a page: reading order of lines, rows of text, and word boxes cut from a line's box."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
+"""Four corners in image pixels, clockwise from top-left."""
+
+
+def quad_from_points(points: Sequence[Sequence[float]]) -> Quad:
+    """Four (x, y) pairs as plain floats, rounded to a tenth of a pixel."""
+    a, b, c, d = ((round(float(x), 1), round(float(y), 1)) for x, y in points)
+    return (a, b, c, d)
+
+
+def reading_order(boxes: Sequence[Quad]) -> list[int]:
+    """Indices of `boxes` top to bottom, and left to right within a row.
+
+    Two boxes share a row when their vertical spans overlap by more than half the smaller height,
+    so a receipt's "TOTAL ....... 9.00" reads as one row although the detector found two lines.
+    """
+    return [index for row in rows(boxes) for index in row]
+
+
+def rows(boxes: Sequence[Quad]) -> list[list[int]]:
+    """Group box indices into rows of text, each row sorted left to right."""
+    spans = [_vertical_span(box) for box in boxes]
+    by_top = sorted(range(len(boxes)), key=lambda i: (spans[i][0] + spans[i][1]) / 2)
+    grouped: list[list[int]] = []
+    row_span: tuple[float, float] | None = None
+    for index in by_top:
+        top, bottom = spans[index]
+        if row_span is not None and _overlap((top, bottom), row_span) > 0.5 * min(
+            bottom - top, row_span[1] - row_span[0]
+        ):
+            grouped[-1].append(index)
+            row_span = (min(row_span[0], top), max(row_span[1], bottom))
+        else:
+            grouped.append([index])
+            row_span = (top, bottom)
+    return [sorted(row, key=lambda i: min(x for x, _ in boxes[i])) for row in grouped]
+
+
+def split_line_box(box: Quad, text: str) -> list[tuple[str, Quad]]:
+    """Cut a line's box into one box per whitespace-separated word, in proportion to characters.
+
+    Used when an engine gives no word boxes of its own; exact for monospaced print, close otherwise.
+    """
+    words = text.split()
+    total = len(text)
+    if not words or total == 0:
+        return []
+    top_left, top_right, bottom_right, bottom_left = box
+    pieces = []
+    position = 0
+    for word in words:
+        start = text.index(word, position)
+        end = start + len(word)
+        position = end
+        s, e = start / total, end / total
+        pieces.append(
+            (
+                word,
+                (
+                    _lerp(top_left, top_right, s),
+                    _lerp(top_left, top_right, e),
+                    _lerp(bottom_left, bottom_right, e),
+                    _lerp(bottom_left, bottom_right, s),
+                ),
+            )
+        )
+    return pieces
+
+
+def _lerp(a: Point, b: Point, t: float) -> Point:
+    return (round(a[0] + (b[0] - a[0]) * t, 1), round(a[1] + (b[1] - a[1]) * t, 1))
+
+
+def _vertical_span(box: Quad) -> tuple[float, float]:
+    ys = [y for _, y in box]
+    return min(ys), max(ys)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
