@@ -1,0 +1,206 @@
+"""The `ocrwatch` command: parse, call, print. Behaviour lives in the modules it calls."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ocrwatch import __version__
+from ocrwatch.config import Settings, load_settings
+from ocrwatch.documents import SUFFIXES
+from ocrwatch.errors import ConfigError, OcrwatchError
+from ocrwatch.index import Index, StoredDocument
+from ocrwatch.pipeline import Pipeline, Status
+
+app = typer.Typer(
+    help="An OCR hot folder: read scans and photos into text, word boxes and a searchable index.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (see config.example.yaml).")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder [config: output].")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Index: an SQLite file or an SQLAlchemy URL [config: database].")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ocrwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """ocrwatch: scan, search and show."""
+
+
+def _settings(config: Path | None, output: Path | None = None, db: str | None = None) -> Settings:
+    try:
+        return load_settings(config, output=output, database=db)
+    except ConfigError as error:
+        err.print(f"[red]config error:[/] {escape(str(error))}")
+        raise typer.Exit(2) from None
+
+
+def _open_index(settings: Settings) -> Index:
+    try:
+        return Index(settings.database_url)
+    except OcrwatchError as error:
+        err.print(f"[red]cannot open the index:[/] {escape(str(error))}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (read recursively).", exists=True)],
+    config: ConfigOption = None,
+    output: OutputOption = None,
+    db: DbOption = None,
+    force: Annotated[bool, typer.Option(help="Read files again even when their content is indexed.")] = False,
+) -> None:
+    """Read files into text, word boxes, annotated copies and the index."""
+    settings = _settings(config, output, db)
+    targets = list(_inputs(paths, settings))
+    try:
+        with _open_index(settings) as index:
+            pipeline = Pipeline(settings, index)
+            counts: Counter[Status] = Counter()
+            pages = 0
+            with _progress() as progress:
+                task = progress.add_task("reading", total=len(targets))
+                for source, root in targets:
+                    progress.update(task, description=escape(source.name))
+                    outcome = pipeline.process(source, root, force=force)
+                    counts[outcome.status] += 1
+                    pages += outcome.pages
+                    if outcome.status is Status.FAILED:
+                        progress.console.print(
+                            f"[red]failed:[/] {escape(str(source))}: {escape(outcome.error or '')}"
+                        )
+                    progress.advance(task)
+    except OcrwatchError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    summary = ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status])
+    err.print(f"{len(targets)} files: {summary or 'nothing to do'}; {pages} pages read → {settings.output}")
+    if counts[Status.FAILED]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "a phrase", or a prefix*.')],
+    config: ConfigOption = None,
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many hits to show.")] = 20,
+) -> None:
+    """Search the index; hits are ranked best first with the matching words highlighted."""
+    settings = _settings(config, db=db)
+    with _open_index(settings) as index:
+        try:
+            hits = index.search(query, limit=limit)
+        except OcrwatchError as error:
+            err.print(f"[red]error:[/] {escape(str(error))}")
+            raise typer.Exit(2) from None
+    if not hits:
+        err.print(f"no document matches {query!r}")
+        raise typer.Exit(1)
+    for hit in hits:
+        snippet = "".join(
+            f"[bold yellow]{escape(t)}[/]" if marked else escape(t) for t, marked in hit.snippet
+        )
+        out.print(f"[bold]{escape(hit.path)}[/] [dim]page {hit.page} · id {hit.document_id}[/]")
+        out.print(f"  {' '.join(snippet.split())}")
+
+
+@app.command()
+def show(
+    target: Annotated[str, typer.Argument(help="A document id or the path of a file that was read.")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Print a document's text and metadata."""
+    settings = _settings(config, db=db)
+    with _open_index(settings) as index:
+        document = index.document(int(target)) if target.isdigit() else None
+        document = document or index.document_for_path(os.path.abspath(target))
+        record = None if document else index.file(os.path.abspath(target))
+    if document is None:
+        if record is not None:
+            err.print(f"{target}: {record.status.value}" + (f": {record.error}" if record.error else ""))
+        else:
+            err.print(f"{target}: not in the index")
+        raise typer.Exit(1)
+    out.print(_metadata(document, settings))
+    out.print(escape(document.content.text))
+
+
+def _metadata(document: StoredDocument, settings: Settings) -> Table:
+    content = document.content
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    rows = {
+        "id": str(document.id),
+        "paths": "\n".join(document.paths),
+        "sha256": content.sha256,
+        "engine": f"{content.engine} {content.engine_version}",
+        "pages": str(len(content.pages)),
+        "words": str(sum(len(page.words) for page in content.pages)),
+        "ocr": f"{content.ocr_seconds:.2f} s",
+        "read": document.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "outputs": str(settings.output / (document.output_stem or "")) + ".*",
+    }
+    for key, value in rows.items():
+        table.add_row(key, escape(value))
+    return table
+
+
+def _inputs(paths: list[Path], settings: Settings) -> Iterator[tuple[Path, Path]]:
+    """Each file to read with the folder it was found in; folders are walked in a stable order."""
+    skip = settings.output.absolute()
+    for path in paths:
+        if path.is_dir():
+            for folder, subfolders, files in os.walk(path):
+                subfolders[:] = sorted(
+                    name
+                    for name in subfolders
+                    if not name.startswith(".") and Path(folder, name).absolute() != skip
+                )
+                for name in sorted(files):
+                    if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES:
+                        yield Path(folder, name), path
+        else:
+            yield path, path.parent
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}", style="cyan"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )

@@ -1,0 +1,111 @@
+"""Open an input file as page images: the formats ocrwatch reads, and the checks before decoding.
+
+Every failure is an `InputError` that says what is wrong with the file, so that the pipeline can
+record it and go on. Pages are yielded one at a time: a 200-page PDF never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pypdfium2
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ocrwatch.config import DocumentSettings
+from ocrwatch.errors import CorruptImage, DecompressionBomb, EmptyFile, NotAnImage, UnreadableFile
+
+IMAGE_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
+"""Pillow decoders ocrwatch allows; others (EPS through Ghostscript, say) are never tried."""
+
+SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".pdf"})
+"""File name endings picked up when a folder is scanned; content decides the format."""
+
+PDF_MAGIC = b"%PDF-"
+
+# ocrwatch checks each page against `DocumentSettings.max_pixels` itself, before decoding, with a
+# message that names the setting; Pillow's own global limit would otherwise refuse first.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def file_sha256(path: Path) -> str:
+    """The content hash that identifies a document whatever its name."""
+    with _opened(path) as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def open_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
+    """Yield each page of `path` as an RGB uint8 array, EXIF orientation applied."""
+    with _opened(path) as stream:
+        head = stream.read(len(PDF_MAGIC))
+    if not head:
+        raise EmptyFile("empty file (0 bytes)")
+    if head == PDF_MAGIC:
+        yield from _pdf_pages(path, settings)
+    else:
+        yield from _image_pages(path, settings)
+
+
+def _opened(path: Path):
+    try:
+        return path.open("rb")
+    except PermissionError:
+        raise UnreadableFile("cannot read the file: permission denied") from None
+    except FileNotFoundError:
+        raise UnreadableFile("the file disappeared before it could be read") from None
+    except IsADirectoryError:
+        raise NotAnImage("a folder, not a file") from None
+    except OSError as error:
+        raise UnreadableFile(f"cannot read the file: {error.strerror}") from None
+
+
+def _image_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
+    try:
+        image = Image.open(path, formats=IMAGE_FORMATS)
+    except UnidentifiedImageError:
+        raise NotAnImage(
+            "not an image or PDF: the content matches none of JPEG, PNG, TIFF, BMP, WebP, PDF"
+        ) from None
+    except OSError as error:
+        raise CorruptImage(f"damaged image header: {error}") from None
+    with image:
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            _check_pixels(frame.width, frame.height, number, settings)
+            try:
+                upright = ImageOps.exif_transpose(frame).convert("RGB")
+            except (OSError, SyntaxError, ValueError) as error:
+                raise CorruptImage(f"truncated or damaged image (page {number}): {error}") from None
+            yield np.asarray(upright)
+
+
+def _pdf_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
+    scale = settings.pdf_dpi / 72
+    try:
+        pdf = pypdfium2.PdfDocument(path)
+    except pypdfium2.PdfiumError as error:
+        raise CorruptImage(f"damaged or encrypted PDF: {error}") from None
+    try:
+        if len(pdf) == 0:
+            raise CorruptImage("the PDF has no pages")
+        for index in range(len(pdf)):
+            page = pdf[index]
+            width, height = page.get_size()
+            _check_pixels(round(width * scale), round(height * scale), index + 1, settings)
+            try:
+                bitmap = page.render(scale=scale)
+            except pypdfium2.PdfiumError as error:
+                raise CorruptImage(f"cannot render PDF page {index + 1}: {error}") from None
+            yield np.asarray(bitmap.to_pil().convert("RGB"))
+    finally:
+        pdf.close()
+
+
+def _check_pixels(width: int, height: int, page: int, settings: DocumentSettings) -> None:
+    pixels = width * height
+    if pixels > settings.max_pixels:
+        raise DecompressionBomb(
+            f"page {page} is {width}x{height} = {pixels:,} pixels, over the limit of "
+            f"{settings.max_pixels:,} (documents.max_pixels); refused as a possible decompression bomb"
+        )
