@@ -45,7 +45,7 @@ class RapidOcrEngine:
         if result.txts is None or result.boxes is None or len(result.txts) == 0:
             return PageText(width=width, height=height)
         line_boxes = [quad_from_points(box) for box in result.boxes]
-        line_words = _align_words(result.txts, line_boxes, result.word_results)
+        line_words = _align_words(result.txts, result.scores, line_boxes, result.word_results)
         words: list[Word] = []
         lines: list[Line] = []
         for index in reading_order(line_boxes):
@@ -63,18 +63,21 @@ class RapidOcrEngine:
 
 
 def _align_words(
-    texts: Sequence[str], boxes: Sequence[Quad], word_results: Sequence[Sequence[RawWord]]
+    texts: Sequence[str],
+    scores: Sequence[float],
+    boxes: Sequence[Quad],
+    word_results: Sequence[Sequence[RawWord]],
 ) -> list[list[Word]]:
     """Pair each line with its word boxes.
 
     RapidOCR drops a line's entry from `word_results` when it found no word boxes for it, so the two
     sequences can drift apart; a group is taken for a line only when its words spell the line.
-    Lines without their own word boxes get boxes cut from the line box.
+    Lines without their own word boxes get boxes cut from the line box, and the line's score.
     """
     groups = list(word_results)
     paired: list[list[Word]] = []
     cursor = 0
-    for text, box in zip(texts, boxes, strict=True):
+    for text, box, line_score in zip(texts, boxes, scores, strict=True):
         group = groups[cursor] if cursor < len(groups) else ()
         if group and _squeeze("".join(word[0] for word in group)) == _squeeze(text):
             cursor += 1
@@ -86,7 +89,8 @@ def _align_words(
                 ]
             )
         else:
-            paired.append([Word(word, 0.0, word_box) for word, word_box in split_line_box(box, text)])
+            score = round(float(line_score), 4)
+            paired.append([Word(word, score, word_box) for word, word_box in split_line_box(box, text)])
     return paired
 
 

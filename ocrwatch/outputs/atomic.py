@@ -1,0 +1,47 @@
+"""Writing a file so that readers see the old content or the new, never half of either."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import suppress
+from pathlib import Path
+
+from ocrwatch.errors import OutputError
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, creating its parent folders.
+
+    The data goes to a temporary file in the same folder (so the final rename cannot cross file
+    systems), is flushed to disk, then renamed over `path`. On any error the temporary file is
+    removed and the old file, if any, is left as it was.
+    """
+    # A dot-file name, so a crash between create and rename leaves nothing that looks like an output.
+    temporary = path.with_name(f".{path.name[:64]}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # os.open with 0o666 lets the umask decide the permissions, as for any file the user creates.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with open(descriptor, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with suppress(OSError):
+                temporary.unlink()
+            raise
+        _fsync_folder(path.parent)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable: it lives in the folder's entry list."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
