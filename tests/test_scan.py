@@ -130,7 +130,7 @@ def test_same_name_from_two_folders_never_collides(tmp_path: Path) -> None:
 def test_every_bad_input_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    render_text(["good page"]).save(inbox / "good.png")
+    render_text(["Good news for everyone"]).save(inbox / "good.png")
     (inbox / "empty.jpg").touch()
     jpeg = io.BytesIO()
     render_text(["cut short"]).save(jpeg, "JPEG")
@@ -158,7 +158,7 @@ def test_every_bad_input_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> No
         shown = ocrwatch("show", inbox / name, "--db", "out/index.db", cwd=tmp_path)
         assert shown.returncode == 1 and "failed: " in shown.stderr and reason in shown.stderr, shown.stderr
     assert "Traceback" not in result.stderr
-    assert search(tmp_path, "good").returncode == 0
+    assert search(tmp_path, "everyone").returncode == 0
 
 
 def test_outputs_never_leave_the_output_folder(tmp_path: Path) -> None:
@@ -168,8 +168,8 @@ def test_outputs_never_leave_the_output_folder(tmp_path: Path) -> None:
     outside.mkdir()
     render_text(["outside"]).save(outside / "target.png")
     (inbox / "link.png").symlink_to(outside / "target.png")
-    render_text(["dots"]).save(inbox / "deep" / "er" / "..png")
-    render_text(["dash"]).save(inbox / "deep" / "-rf .png")
+    render_text(["dots"]).save(inbox / "deep" / "er" / "..png", "PNG")
+    render_text(["dash"]).save(inbox / "deep" / "-rf .png", "PNG")
     before = {path for path in tmp_path.rglob("*")}
 
     assert scan(tmp_path, "inbox").returncode == 0

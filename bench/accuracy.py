@@ -1,0 +1,131 @@
+"""Accuracy of one engine on the public sets: ICDAR 2015 photos (words) and SROIE receipts (scans).
+
+    python bench/accuracy.py [--sroie N] [--icdar N] [--engine NAME] [--json OUT]
+
+Prints a markdown table and the command that made it; progress goes to stderr. `--json` also keeps
+every word each engine read, so that scores can be recomputed and errors studied without re-running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from bench import datasets
+from bench.metrics import TEXT_RULE, IcdarScore, Score, TextBox, icdar2015_score, sroie_score
+from bench.readers import LEGACY_RAPIDOCR, Reader, open_reader
+
+Scorer = Callable[[Sequence[TextBox], Sequence[TextBox]], IcdarScore | Score]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    sample: datasets.Sample
+    words: list[TextBox]
+    seconds: float
+    """The engine call alone: decoding the file is the same work for every engine."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _arguments().parse_args(argv)
+    started = perf_counter()
+    reader = open_reader(args.engine)
+    icdar = _read_all(reader, datasets.icdar2015(args.icdar), "icdar2015")
+    sroie = _read_all(reader, datasets.sroie(args.sroie), "sroie")
+    icdar_total = sum((icdar2015_score(r.words, r.sample.truth) for r in icdar), IcdarScore())
+    sroie_total = sum((sroie_score(r.words, r.sample.truth) for r in sroie), Score())
+    command = _command()
+    print(_table(reader.label, icdar, icdar_total, sroie, sroie_total))
+    print(f"\nICDAR 2015 text rule: {TEXT_RULE}.")
+    print("Seconds per image: the engine call only (file decoding excluded).")
+    print(f"Data: {datasets.data_dir()}; took {perf_counter() - started:.0f} s.")
+    print(f"Command: `{command}`")
+    if args.json:
+        report = {
+            "engine": reader.label,
+            "command": command,
+            "text_rule": TEXT_RULE,
+            "icdar2015": _set_report(icdar, icdar_total, icdar2015_score),
+            "sroie": _set_report(sroie, sroie_total, sroie_score),
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--sroie", type=int, default=100, metavar="N", help="receipts to read (of 100)")
+    parser.add_argument("--icdar", type=int, default=200, metavar="N", help="photos to read (of 200)")
+    parser.add_argument(
+        "--engine",
+        default="rapidocr",
+        help=f"an ocrwatch engine name, or {LEGACY_RAPIDOCR} (run from a venv that has it)",
+    )
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write scores and words here")
+    return parser
+
+
+def _read_all(reader: Reader, samples: list[datasets.Sample], label: str) -> list[Reading]:
+    readings = []
+    for number, sample in enumerate(samples, start=1):
+        image = datasets.load_rgb(sample.image)
+        started = perf_counter()
+        words = reader.read(image)
+        seconds = perf_counter() - started
+        readings.append(Reading(sample, words, seconds))
+        print(f"[{label} {number}/{len(samples)}] {sample.name}: {seconds:.2f} s", file=sys.stderr)
+    return readings
+
+
+def _table(
+    engine: str, icdar: list[Reading], icdar_total: IcdarScore, sroie: list[Reading], sroie_total: Score
+) -> str:
+    e2e, detection = icdar_total.end_to_end, icdar_total.detection
+    icdar_cells = [e2e.precision, e2e.recall, e2e.f1, detection.f1] if icdar else [None] * 4
+    sroie_cells = [sroie_total.precision, sroie_total.recall, sroie_total.f1] if sroie else [None] * 3
+    cells = [*icdar_cells, *sroie_cells, _per_image(icdar), _per_image(sroie)]
+    header = (
+        "| engine | ICDAR15 e2e P | e2e R | e2e F1 | det F1 | SROIE word P | word R | word F1 "
+        f"| s/img ICDAR15 ({len(icdar)}) | s/img SROIE ({len(sroie)}) |"
+    )
+    row = "| " + " | ".join([engine, *("-" if v is None else f"{v:.3f}" for v in cells)]) + " |"
+    return "\n".join([header, "|---" * (len(cells) + 1) + "|", row])
+
+
+def _per_image(readings: list[Reading]) -> float | None:
+    return sum(r.seconds for r in readings) / len(readings) if readings else None
+
+
+def _command() -> str:
+    """The command line, with the environment variables that change what it reads or runs."""
+    env = [f"{key}={os.environ[key]}" for key in ("PYTHONPATH", "OCRWATCH_DATA") if key in os.environ]
+    return shlex.join([*env, sys.executable, *sys.argv])
+
+
+def _set_report(readings: list[Reading], total: IcdarScore | Score, score: Scorer) -> dict[str, Any]:
+    return {
+        "images": len(readings),
+        "seconds_per_image": _per_image(readings),
+        "score": total.as_dict(),
+        "samples": [
+            {
+                "name": r.sample.name,
+                "seconds": round(r.seconds, 3),
+                "score": score(r.words, r.sample.truth).as_dict(),
+                "words": [[word.text, word.box] for word in r.words],
+            }
+            for r in readings
+        ],
+    }
+
+
+if __name__ == "__main__":
+    main()

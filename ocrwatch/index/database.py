@@ -1,0 +1,49 @@
+"""Opening the index: an engine for the configured URL, with the schema migrated to the newest version.
+
+Alembic runs in-process on a connection passed through `Config.attributes`, so no alembic.ini is
+needed and an installed wheel migrates its own database.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine
+
+from ocrwatch.index import sqlite
+
+MIGRATIONS = "ocrwatch.index:migrations"
+
+
+def connect(url: str) -> Engine:
+    """An engine for `url` whose schema is up to date; safe to call from several processes at once."""
+    engine = sqlite.create_engine(url)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine and pool, marked so that each transaction takes the write lock as it begins."""
+    return engine.execution_options(**{sqlite.WRITES: True})
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade to the newest schema in one transaction; a database already there is left as it is."""
+    with writer(engine).begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def schema_version(connection: Connection) -> str:
+    """The alembic revision the database is at."""
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is None:
+        raise RuntimeError("the index has no schema version: it was not migrated")
+    return revision

@@ -1,0 +1,169 @@
+"""How a `DocumentText` is kept in the pages, lines and words tables, and rebuilt from them."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from ocrwatch.engines.base import Line, PageText, Word
+from ocrwatch.geometry import Quad
+from ocrwatch.index.records import FileStatus, StoredDocument
+from ocrwatch.index.tables import documents, files, lines, pages, words
+from ocrwatch.result import DocumentText
+
+
+def store(connection: Connection, content: DocumentText, now: datetime) -> int:
+    """Insert the document, or replace the pages of the one with the same sha256; return its id."""
+    details = {
+        "engine": content.engine,
+        "engine_version": content.engine_version,
+        "page_count": len(content.pages),
+        "ocr_seconds": content.ocr_seconds,
+        "timings": json.dumps(content.timings),
+    }
+    document_id = connection.scalar(select(documents.c.id).where(documents.c.sha256 == content.sha256))
+    if document_id is None:
+        document_id = connection.scalar(
+            insert(documents)
+            .values(sha256=content.sha256, created_at=now, **details)
+            .returning(documents.c.id)
+        )
+    else:
+        connection.execute(update(documents).where(documents.c.id == document_id).values(**details))
+        connection.execute(delete(pages).where(pages.c.document_id == document_id))
+    _insert_pages(connection, document_id, content.pages)
+    return document_id
+
+
+def _insert_pages(connection: Connection, document_id: int, content: list[PageText]) -> None:
+    """Insert pages one statement per table: a 20-page PDF has thousands of words."""
+    if not content:
+        return
+    page_rows = [
+        {
+            "document_id": document_id,
+            "number": number,
+            "width": page.width,
+            "height": page.height,
+            "text": page.text,
+        }
+        for number, page in enumerate(content, start=1)
+    ]
+    page_ids = connection.scalars(
+        insert(pages).returning(pages.c.id, sort_by_parameter_order=True), page_rows
+    ).all()
+    line_rows: list[dict[str, Any]] = []
+    word_rows: list[dict[str, Any]] = []
+    for page_id, page in zip(page_ids, content, strict=True):
+        line_of = {word: number for number, line in enumerate(page.lines) for word in line.words}
+        line_rows += (
+            {
+                "page_id": page_id,
+                "number": number,
+                "text": line.text,
+                "score": line.score,
+                "box": json.dumps(line.box),
+            }
+            for number, line in enumerate(page.lines)
+        )
+        word_rows += (
+            {
+                "page_id": page_id,
+                "number": number,
+                "line_number": line_of.get(number),
+                "text": word.text,
+                "score": word.score,
+                "box": json.dumps(word.box),
+            }
+            for number, word in enumerate(page.words)
+        )
+    for table, rows in ((lines, line_rows), (words, word_rows)):
+        if rows:
+            connection.execute(insert(table), rows)
+
+
+def load(connection: Connection, document_id: int) -> StoredDocument | None:
+    document = connection.execute(select(documents).where(documents.c.id == document_id)).first()
+    if document is None:
+        return None
+    holders = connection.execute(
+        select(files.c.path, files.c.status, files.c.output_stem)
+        .where(files.c.document_id == document_id)
+        .order_by(files.c.id)
+    ).all()
+    of_document = pages.c.document_id == document_id
+    page_rows = connection.execute(select(pages).where(of_document).order_by(pages.c.number)).all()
+    page_lines = _group(
+        connection.execute(
+            select(lines).join(pages).where(of_document).order_by(lines.c.page_id, lines.c.number)
+        )
+    )
+    page_words = _group(
+        connection.execute(
+            select(words).join(pages).where(of_document).order_by(words.c.page_id, words.c.number)
+        )
+    )
+    paths = [holder.path for holder in holders]
+    content = DocumentText(
+        source=Path(paths[0]),
+        sha256=document.sha256,
+        engine=document.engine,
+        engine_version=document.engine_version,
+        pages=[_page(row, page_lines[row.id], page_words[row.id]) for row in page_rows],
+        ocr_seconds=document.ocr_seconds,
+        timings=json.loads(document.timings),
+    )
+    return StoredDocument(
+        id=document.id,
+        paths=paths,
+        output_stem=next((h.output_stem for h in holders if h.status == FileStatus.DONE), None),
+        created_at=document.created_at,
+        content=content,
+    )
+
+
+def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -> PageText:
+    members: dict[int, list[int]] = defaultdict(list)
+    for word in word_rows:
+        if word.line_number is not None:
+            members[word.line_number].append(word.number)
+    return PageText(
+        width=row.width,
+        height=row.height,
+        words=[Word(text=w.text, score=w.score, box=_load(w.box)) for w in word_rows],
+        lines=[
+            Line(text=line.text, score=line.score, box=_load(line.box), words=tuple(members[line.number]))
+            for line in line_rows
+        ],
+    )
+
+
+def words_by_page(connection: Connection, page_ids: list[int]) -> dict[int, list[str]]:
+    """The text of each page's words, in order, for highlighting search hits."""
+    query = (
+        select(words.c.page_id, words.c.text)
+        .where(words.c.page_id.in_(page_ids))
+        .order_by(words.c.page_id, words.c.number)
+    )
+    texts: dict[int, list[str]] = defaultdict(list)
+    for page_id, text in connection.execute(query):
+        texts[page_id].append(text)
+    return texts
+
+
+def _group(rows: Iterable[Row[Any]]) -> dict[int, list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row.page_id].append(row)
+    return grouped
+
+
+def _load(box: str) -> Quad:
+    a, b, c, d = ((x, y) for x, y in json.loads(box))
+    return (a, b, c, d)

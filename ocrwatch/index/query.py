@@ -1,0 +1,110 @@
+"""What a user typed into a search box, parsed into terms and operators.
+
+The language is small on purpose: words (all must match, in any order), "quoted phrases", a
+trailing * for a prefix, and uppercase OR, AND and NOT between terms. Everything else that a
+full-text engine would read as syntax (punctuation, parentheses, column filters, NEAR) stays text,
+so no query can reach the engine as anything but terms. Rendering a query in one engine's syntax
+is that engine's module's job (`sqlite.py`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ocrwatch.errors import QueryError
+
+Operator = Literal["AND", "OR", "NOT"]
+OPERATORS: tuple[Operator, ...] = ("AND", "OR", "NOT")
+
+# A quoted phrase (its closing quote and prefix star optional, so that a missing quote is noticed)
+# or a bare word: anything up to whitespace or a quote.
+_PIECE = re.compile(r'"(?P<phrase>[^"]*)(?P<close>"\**)?|(?P<word>[^\s"]+)')
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or phrase to look for; `prefix` lets its last token match the start of a word."""
+
+    text: str
+    prefix: bool = False
+    negated: bool = False
+    """It follows NOT: pages with it are excluded, and its words are never highlighted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed query: terms, with operators between some of them (none between means AND)."""
+
+    text: str
+    parts: tuple[Term | Operator, ...]
+
+    def matching_words(self, words: Sequence[str]) -> list[int]:
+        """Indices of `words` that contain a token of a (not negated) term, prefix terms by prefix."""
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for part in self.parts:
+            if isinstance(part, Term) and not part.negated and (tokens := fold(part.text)):
+                if part.prefix:
+                    exact.update(tokens[:-1])
+                    prefixes.add(tokens[-1])
+                else:
+                    exact.update(tokens)
+        starts = tuple(prefixes)
+        return [
+            index
+            for index, word in enumerate(words)
+            if any(token in exact or token.startswith(starts) for token in fold(word))
+        ]
+
+
+def parse(text: str) -> Query:
+    """Parse what a user typed, or explain in a `QueryError` why it cannot be searched for."""
+    if not text.strip():
+        raise QueryError("the search is empty: type a word to search for")
+    parts: list[Term | Operator] = []
+    for match in _PIECE.finditer(text):
+        word, phrase, close = match["word"], match["phrase"], match["close"]
+        if word in OPERATORS:
+            parts.append(word)
+        elif word is not None:
+            stem = word.rstrip("*")
+            parts.append(Term(stem, prefix=stem != word, negated=_after_not(parts)))
+        elif close is None:
+            raise QueryError(f"cannot search for {text!r}: a quote is not closed")
+        else:
+            parts.append(Term(phrase, prefix=close != '"', negated=_after_not(parts)))
+    _check_operators(text, parts)
+    if not any(isinstance(part, Term) and fold(part.text) for part in parts):
+        raise QueryError(f"cannot search for {text!r}: it has no letters or digits to look for")
+    return Query(text, tuple(parts))
+
+
+def fold(text: str) -> list[str]:
+    """Split text into tokens as the index's tokenizer does: runs of letters and digits, lowercased,
+    accents removed. Highlighting uses this, so the words it marks are the words that matched."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _TOKEN.findall(stripped.lower())
+
+
+def _after_not(parts: list[Term | Operator]) -> bool:
+    return bool(parts) and parts[-1] == "NOT"
+
+
+def _check_operators(text: str, parts: list[Term | Operator]) -> None:
+    """Every operator must stand between two terms."""
+    for index, part in enumerate(parts):
+        if isinstance(part, Term):
+            continue
+        before = parts[index - 1] if index > 0 else None
+        after = parts[index + 1] if index + 1 < len(parts) else None
+        if not isinstance(before, Term) or not isinstance(after, Term):
+            raise QueryError(
+                f"cannot search for {text!r}: {part} must stand between two terms, as in "
+                f"'receipt {part} invoice' (to search for the word itself, write it in lowercase)"
+            )

@@ -1,0 +1,67 @@
+"""What the index hands back: plain frozen records, so callers never hold a database row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from ocrwatch.result import DocumentText
+
+
+class FileStatus(StrEnum):
+    """Where a path is in its life: the queue picks `queued`, and every path ends in one of the others."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One path seen in the hot folder, and what became of it."""
+
+    id: int
+    path: str
+    size: int | None
+    mtime: float | None
+    sha256: str | None
+    status: FileStatus
+    error: str | None
+    attempts: int
+    document_id: int | None
+    output_stem: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One page that matched a search."""
+
+    document_id: int
+    page: int
+    """1-based page number."""
+    path: str
+    """The document's first-recorded file path."""
+    snippet: list[tuple[str, bool]]
+    """The matching passage as text segments; True marks a matched term. Plain text, never HTML."""
+    rank: float
+    """bm25: lower is better."""
+    words: list[int]
+    """Indices into the page's words that match a query term, so a UI can draw their boxes."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as the index keeps it: enough to write its outputs again without OCR."""
+
+    id: int
+    paths: list[str]
+    """Every path with this content, first-recorded first."""
+    output_stem: str | None
+    """Where this content's outputs live: the stem of the first path recorded as done with it."""
+    created_at: datetime
+    content: DocumentText
+    """Rebuilt from the stored pages, lines and words; `source` is the first path."""

@@ -1,0 +1,185 @@
+"""Everything in the index that only SQLite understands: connection setup, FTS5 and its queries.
+
+The rest of `ocrwatch.index` is portable SQLAlchemy. Another database gets its own module like this
+one; until then `create_engine` refuses other URLs with a message that says so.
+
+Several processes share one database file, so connections use WAL (readers never block the writer)
+and a busy timeout, and transactions that will write start with BEGIN IMMEDIATE: a transaction that
+reads first and upgrades to a write lock later can fail at once with "database is locked", whereas
+one that asks for the lock up front simply waits its turn.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ocrwatch.errors import ConfigError, QueryError
+from ocrwatch.index.query import Query, Term
+
+WRITES = "ocrwatch_writes"
+"""Execution option (set by `database.writer`) marking transactions that will write."""
+
+PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",  # first, so that switching to WAL waits for other processes
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",  # safe with WAL: a power cut can lose the last commits, never corrupt
+    "PRAGMA foreign_keys = ON",
+)
+
+# The standard external-content recipe: pages_fts indexes pages.text without a second copy of it,
+# and triggers keep it in step ('delete' needs the old text to remove its tokens).
+FULLTEXT_SCHEMA = (
+    """
+    CREATE VIRTUAL TABLE pages_fts USING fts5(
+        text,
+        content='pages',
+        content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER pages_fts_insert AFTER INSERT ON pages BEGIN
+        INSERT INTO pages_fts (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER pages_fts_delete AFTER DELETE ON pages BEGIN
+        INSERT INTO pages_fts (pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER pages_fts_update AFTER UPDATE ON pages BEGIN
+        INSERT INTO pages_fts (pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO pages_fts (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+)
+FULLTEXT_DROP = (
+    "DROP TRIGGER pages_fts_update",
+    "DROP TRIGGER pages_fts_delete",
+    "DROP TRIGGER pages_fts_insert",
+    "DROP TABLE pages_fts",
+)
+
+# snippet() wraps each match in these control characters, which OCR text never contains; the
+# segments are split apart here so that no caller ever has to escape or parse markup.
+_START, _END = "\x02", "\x03"
+_MARKED = re.compile(f"{_START}(.*?){_END}", re.DOTALL)
+
+# `path` is the document's first-recorded file, the same one `Index.document` calls its source.
+SEARCH = text(
+    """
+    SELECT
+        pages.id AS page_id,
+        pages.document_id,
+        pages.number,
+        (
+            SELECT files.path FROM files
+            WHERE files.document_id = pages.document_id
+            ORDER BY files.id LIMIT 1
+        ) AS path,
+        snippet(pages_fts, 0, char(2), char(3), '…', 16) AS snippet,
+        bm25(pages_fts) AS rank
+    FROM pages_fts
+    JOIN pages ON pages.id = pages_fts.rowid
+    WHERE pages_fts MATCH :expression
+    ORDER BY rank, pages.id
+    LIMIT :limit OFFSET :offset
+    """
+)
+
+
+class PageMatch(NamedTuple):
+    page_id: int
+    document_id: int
+    number: int
+    path: str
+    snippet: list[tuple[str, bool]]
+    rank: float
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for the SQLite database at `url`, its folder created if need be."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"the database URL {url!r} is not valid: {error}") from None
+    backend = parsed.get_backend_name()
+    if backend != "sqlite":
+        raise ConfigError(
+            f"the index supports only SQLite so far; {backend} is not supported yet "
+            f"(database: {parsed.render_as_string(hide_password=True)})"
+        )
+    if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"cannot create the index's folder {folder}: {error.strerror}") from None
+    engine = sqlalchemy.create_engine(parsed)
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+    # Python's sqlite3 would otherwise begin transactions itself, only before writes; _on_begin does it.
+    dbapi_connection.isolation_level = None
+    for pragma in PRAGMAS:
+        dbapi_connection.execute(pragma)
+
+
+def _on_begin(connection: Connection) -> None:
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def create_fulltext(connection: Connection) -> None:
+    """Create the full-text table and its triggers (called by the migrations)."""
+    for statement in FULLTEXT_SCHEMA:
+        connection.exec_driver_sql(statement)
+
+
+def drop_fulltext(connection: Connection) -> None:
+    for statement in FULLTEXT_DROP:
+        connection.exec_driver_sql(statement)
+
+
+def match_expression(query: Query) -> str:
+    """The query in FTS5 syntax. Every term becomes an FTS5 string, so only our operators are syntax."""
+    return " ".join(part if isinstance(part, str) else _fts5_string(part) for part in query.parts)
+
+
+def _fts5_string(term: Term) -> str:
+    quoted = '"' + term.text.replace('"', '""') + '"'
+    return quoted + "*" if term.prefix else quoted
+
+
+def search(connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]:
+    """Pages matching `query`, best first."""
+    parameters = {"expression": match_expression(query), "limit": limit, "offset": offset}
+    try:
+        rows = connection.execute(SEARCH, parameters).all()
+    except OperationalError as error:
+        if "fts5" not in str(error.orig):
+            raise
+        raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
+    return [
+        PageMatch(row.page_id, row.document_id, row.number, row.path, _segments(row.snippet), row.rank)
+        for row in rows
+    ]
+
+
+def _segments(snippet: str) -> list[tuple[str, bool]]:
+    """Split a marked snippet into (text, matched) pairs; re.split puts the matches at odd indices."""
+    pieces = _MARKED.split(snippet)
+    return [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]

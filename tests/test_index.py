@@ -1,0 +1,434 @@
+"""The index on real SQLite files: schema and migrations, recording files, search, and reloading."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from ocrwatch.engines.base import Line, PageText, Word
+from ocrwatch.errors import ConfigError, QueryError
+from ocrwatch.geometry import Quad
+from ocrwatch.index import FileStatus, Index
+from ocrwatch.index import sqlite as index_sqlite
+from ocrwatch.index.query import Query, Term
+from ocrwatch.index.tables import metadata
+from ocrwatch.result import DocumentText
+
+RECEIPT = [
+    "BOOK TA.K (TAMAN DAYA) SDN BHD",
+    "TAN WOON YANN",
+    "NO.53 JALAN SAGU 18, TAMAN DAYA",
+    "TOTAL 9.00",
+]
+RECEIPT_BACK = ["THANK YOU", "PLEASE COME AGAIN", "Café Ärger 中文"]
+
+
+def box(x: float, y: float, width: float, height: float = 20.0) -> Quad:
+    return ((x, y), (x + width, y), (x + width, y + height), (x, y + height))
+
+
+def page(*rows: str) -> PageText:
+    """A page with one line per row, words boxed 12 px per character, as an engine would read it."""
+    words: list[Word] = []
+    lines: list[Line] = []
+    for row_number, row in enumerate(rows):
+        y = 30.0 + 40 * row_number
+        first = len(words)
+        x = 20.0
+        for text in row.split():
+            words.append(Word(text=text, score=0.95, box=box(x, y, 12.0 * len(text))))
+            x += 12.0 * (len(text) + 1)
+        lines.append(
+            Line(text=row, score=0.9, box=box(20.0, y, x - 32.0), words=tuple(range(first, len(words))))
+        )
+    return PageText(width=600, height=800, words=words, lines=lines)
+
+
+def document(*pages: PageText, source: str = "inbox/receipt.jpg") -> DocumentText:
+    sha = hashlib.sha256("\f".join(p.text for p in pages).encode()).hexdigest()
+    return DocumentText(
+        source=Path(source),
+        sha256=sha,
+        engine="rapidocr",
+        engine_version="3.4.2",
+        pages=list(pages),
+        ocr_seconds=1.25,
+        timings={"open": 0.01, "ocr": 1.25},
+    )
+
+
+def record(index: Index, path: str, content: DocumentText, stem: str | None = None) -> int:
+    return index.record_done(path, 1234, 1700000000.5, content.sha256, stem or Path(path).stem, content)
+
+
+def assert_fulltext_in_sync(database: Path) -> None:
+    """FTS5's own check that pages_fts holds exactly the tokens of the pages table; raises if not."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def row_count(database: Path, table: str) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "index" / "index.db"
+
+
+@pytest.fixture
+def index(database: Path):
+    with Index(f"sqlite:///{database}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def receipt() -> DocumentText:
+    return document(page(*RECEIPT), page(*RECEIPT_BACK))
+
+
+# Schema
+
+
+def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Path, receipt: DocumentText):
+    with Index(f"sqlite:///{database}") as index:
+        assert index.schema_version() == "0001"
+        record(index, "inbox/receipt.jpg", receipt)
+    with sqlite3.connect(database) as connection:
+        names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"files", "documents", "pages", "lines", "words", "pages_fts", "alembic_version"} <= names
+    assert {"pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
+
+    with Index(f"sqlite:///{database}") as index:
+        assert index.schema_version() == "0001"
+        assert [hit.page for hit in index.search("yann")] == [1]
+
+
+def test_tables_agree_with_the_migrations(index: Index, database: Path):
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_name": lambda name, kind, parent: not (name or "").startswith("pages_fts")},
+        )
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+def test_the_database_is_in_wal_mode(index: Index, database: Path):
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_other_databases_are_refused_with_a_clear_message():
+    with pytest.raises(ConfigError, match="postgresql is not supported yet") as caught:
+        Index("postgresql://ocr:secret@db.example/ocrwatch")
+    assert "secret" not in str(caught.value)
+
+
+# Search
+
+
+def test_search_finds_words_in_any_order_and_any_case(index: Index, receipt: DocumentText):
+    document_id = record(index, "inbox/receipt.jpg", receipt)
+    for query in ["tan woon yann", "YANN tan", "Woon"]:
+        hits = index.search(query)
+        assert [(hit.document_id, hit.page, hit.path) for hit in hits] == [
+            (document_id, 1, "inbox/receipt.jpg")
+        ]
+    assert index.search("tan woon zebra") == []
+
+
+def test_hits_carry_page_numbers_marked_snippets_and_matching_words(index: Index, receipt: DocumentText):
+    record(index, "inbox/receipt.jpg", receipt)
+    [hit] = index.search("yann")
+    assert ("YANN", True) in hit.snippet
+    assert all(not matched for text, matched in hit.snippet if text != "YANN")
+    assert "".join(text for text, _ in hit.snippet).startswith("BOOK TA.K (TAMAN DAYA)")
+    assert hit.words == [8]  # BOOK TA.K (TAMAN DAYA) SDN BHD = words 0-5, then TAN WOON YANN
+    assert receipt.pages[0].words[8].text == "YANN"
+
+    [back] = index.search("please")
+    assert back.page == 2
+    assert back.words == [2]
+
+
+def test_phrases_must_match_in_order(index: Index, receipt: DocumentText):
+    record(index, "inbox/receipt.jpg", receipt)
+    [hit] = index.search('"woon yann"')
+    assert ("WOON YANN", True) in hit.snippet
+    assert hit.words == [7, 8]
+    assert index.search('"yann woon"') == []
+
+
+def test_prefixes_match_the_start_of_words(index: Index, receipt: DocumentText):
+    record(index, "inbox/receipt.jpg", receipt)
+    [hit] = index.search("tama*")
+    words = receipt.pages[0].words
+    assert [words[i].text for i in hit.words] == ["(TAMAN", "TAMAN"]
+    assert index.search("tama") == []
+
+
+def test_or_and_not_between_terms(index: Index, receipt: DocumentText):
+    record(index, "inbox/receipt.jpg", receipt)
+    assert {hit.page for hit in index.search("yann OR please")} == {1, 2}
+    assert [hit.page for hit in index.search("tan NOT please")] == [1]
+    [hit] = index.search("thank NOT yann")
+    assert [receipt.pages[1].words[i].text for i in hit.words] == ["THANK"]
+
+
+def test_results_are_ranked_by_bm25(index: Index):
+    once = document(page("INVOICE 1001", "PAPER 2.00"))
+    often = document(page("PAPER PAPER PAPER", "PAPER 8.00"))
+    record(index, "inbox/once.jpg", once)
+    record(index, "inbox/often.jpg", often)
+    for number in range(3):  # bm25 only weighs terms that most pages lack
+        record(index, f"inbox/other-{number}.jpg", document(page(f"NOTHING TO SEE {number}")))
+    hits = index.search("paper")
+    assert [hit.path for hit in hits] == ["inbox/often.jpg", "inbox/once.jpg"]
+    assert hits[0].rank < hits[1].rank < 0
+    assert [hit.path for hit in index.search("paper", limit=1, offset=1)] == ["inbox/once.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("query", "pages"),
+    [
+        ("9.00", [1]),
+        ("JALAN SAGU 18,", [1]),
+        ("NO.53", [1]),
+        ("TA.K", [1]),
+        ("(TAMAN DAYA)", [1]),
+        ("c++", []),
+        ("total: 9.00", [1]),
+        ("text:tan", []),
+        ("NEAR(tan woon)", []),
+        ("^tan", [1]),
+        ("it's", []),
+        ("tan*woon", [1]),
+        ('"tan" "yann"*', [1]),
+        ("- tan", [1]),
+        ("or not and", []),
+    ],
+)
+def test_punctuation_and_engine_syntax_are_only_text(index: Index, receipt: DocumentText, query: str, pages):
+    record(index, "inbox/receipt.jpg", receipt)
+    assert [hit.page for hit in index.search(query)] == pages
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "the search is empty"),
+        ("   ", "the search is empty"),
+        ('"tan woon', "cannot search for '\"tan woon': a quote is not closed"),
+        ('tan "woon" "yann', "a quote is not closed"),
+        ("OR", "OR must stand between two terms, as in 'receipt OR invoice'"),
+        ("tan OR", "OR must stand between two terms"),
+        ("NOT tan", "NOT must stand between two terms"),
+        ("tan AND OR yann", "AND must stand between two terms"),
+        ("...", "it has no letters or digits to look for"),
+        ('""', "it has no letters or digits to look for"),
+    ],
+)
+def test_queries_that_cannot_be_searched_say_why(index: Index, query: str, message: str):
+    with pytest.raises(QueryError, match=re.escape(message)):
+        index.search(query)
+
+
+def test_a_syntax_error_from_fts5_becomes_a_query_error(index: Index, database: Path):
+    """The parser never produces this query; the guard behind it turns FTS5's error into a message."""
+    broken = Query("tan OR", (Term("tan"), "OR"))
+    engine = index_sqlite.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection, pytest.raises(QueryError, match="cannot search for 'tan OR': fts5"):
+        index_sqlite.search(connection, broken, limit=20, offset=0)
+    engine.dispose()
+
+
+def test_stored_documents_round_trip_exactly(index: Index, receipt: DocumentText):
+    blank = replace(receipt, pages=[*receipt.pages, PageText(width=600, height=800)])
+    document_id = record(index, "inbox/reçu.jpg", blank)
+    stored = index.document(document_id)
+    assert stored is not None
+    assert stored.content == replace(blank, source=Path("inbox/reçu.jpg"))
+    assert stored.paths == ["inbox/reçu.jpg"]
+    assert stored.output_stem == "reçu"
+    assert stored.created_at.tzinfo is not None
+    assert index.document(document_id + 1) is None
+    assert index.document_for_path("inbox/other.jpg") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("cafe", "Café"),
+        ("CAFÉ", "Café"),
+        ("caf*", "Café"),
+        ("arger", "Ärger"),
+        ("ÄRGER", "Ärger"),
+        ("中文", "中文"),
+    ],
+)
+def test_accents_case_and_other_scripts_are_searchable(index: Index, receipt: DocumentText, query: str, word):
+    record(index, "inbox/receipt.jpg", receipt)
+    [hit] = index.search(query)
+    assert hit.page == 2
+    assert [receipt.pages[1].words[i].text for i in hit.words] == [word]
+    assert (word, True) in hit.snippet
+
+
+# Recording
+
+
+def test_recording_the_same_content_again_replaces_its_pages(
+    index: Index, database: Path, receipt: DocumentText
+):
+    document_id = record(index, "inbox/receipt.jpg", receipt)
+    rerun = replace(receipt, pages=[page("TAN WOON YANN", "TOTAL 12.50")], engine_version="3.5.0")
+    assert record(index, "inbox/receipt.jpg", rerun) == document_id
+
+    assert index.search("please") == []
+    assert index.search("9.00") == []
+    [hit] = index.search("12.50")
+    assert (hit.document_id, hit.page) == (document_id, 1)
+    stored = index.document(document_id)
+    assert stored is not None
+    assert stored.content.engine_version == "3.5.0"
+    assert [p.text for p in stored.content.pages] == ["TAN WOON YANN\nTOTAL 12.50"]
+    assert row_count(database, "pages") == 1
+    assert row_count(database, "words") == 5
+    assert_fulltext_in_sync(database)
+
+
+def test_duplicates_point_at_the_same_document(index: Index, receipt: DocumentText):
+    document_id = record(index, "inbox/receipt.jpg", receipt)
+    assert index.document_id_for_sha(receipt.sha256) == document_id
+    index.record_duplicate("inbox/copy of receipt.jpg", 1234, 1700000100.0, receipt.sha256, document_id)
+
+    copy = index.file("inbox/copy of receipt.jpg")
+    assert copy is not None
+    assert (copy.status, copy.document_id, copy.output_stem) == (FileStatus.DUPLICATE, document_id, None)
+    stored = index.document_for_path("inbox/copy of receipt.jpg")
+    assert stored is not None
+    assert stored.id == document_id
+    assert stored.paths == ["inbox/receipt.jpg", "inbox/copy of receipt.jpg"]
+    assert stored.output_stem == "receipt"
+    assert stored.content.source == Path("inbox/receipt.jpg")
+    assert [hit.path for hit in index.search("yann")] == ["inbox/receipt.jpg"]
+    assert index.counts()[FileStatus.DUPLICATE] == 1
+
+
+def test_a_path_whose_content_changed_drops_the_orphaned_document(
+    index: Index, database: Path, receipt: DocumentText
+):
+    old_id = record(index, "inbox/receipt.jpg", receipt)
+    new = document(page("INVOICE 2024-001", "AMOUNT DUE 120.00"))
+    new_id = record(index, "inbox/receipt.jpg", new)
+
+    assert new_id != old_id
+    assert index.document(old_id) is None
+    assert index.document_id_for_sha(receipt.sha256) is None
+    assert index.search("yann") == []
+    assert [hit.document_id for hit in index.search("invoice")] == [new_id]
+    assert row_count(database, "pages") == 1
+    assert row_count(database, "lines") == 2
+    assert row_count(database, "words") == 5
+    assert_fulltext_in_sync(database)
+
+
+def test_a_document_another_path_still_holds_is_kept(index: Index, receipt: DocumentText):
+    old_id = record(index, "inbox/receipt.jpg", receipt)
+    index.record_duplicate("inbox/copy.jpg", 1234, 1.0, receipt.sha256, old_id)
+    record(index, "inbox/receipt.jpg", document(page("INVOICE 2024-001")))
+
+    kept = index.document(old_id)
+    assert kept is not None
+    assert kept.paths == ["inbox/copy.jpg"]
+    assert kept.output_stem is None  # its outputs were overwritten by the new content of receipt.jpg
+    assert [hit.path for hit in index.search("yann")] == ["inbox/copy.jpg"]
+
+
+def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: DocumentText):
+    index.record_failed("inbox/broken.jpg", 10, 1.0, "ab" * 32, "the image is truncated")
+    index.record_failed("inbox/broken.jpg", 10, 1.0, "ab" * 32, "the image is truncated")
+    index.record_failed("inbox/gone.jpg", None, None, None, "permission denied")
+    record(index, "inbox/receipt.jpg", receipt)
+
+    broken = index.file("inbox/broken.jpg")
+    assert broken is not None
+    assert (broken.status, broken.error, broken.attempts) == (FileStatus.FAILED, "the image is truncated", 2)
+    assert broken.updated_at.tzinfo is not None
+    assert [f.path for f in index.recent_failures()] == ["inbox/gone.jpg", "inbox/broken.jpg"]
+    assert [f.path for f in index.recent_failures(limit=1)] == ["inbox/gone.jpg"]
+    assert index.counts() == {
+        FileStatus.QUEUED: 0,
+        FileStatus.PROCESSING: 0,
+        FileStatus.DONE: 1,
+        FileStatus.FAILED: 2,
+        FileStatus.DUPLICATE: 0,
+    }
+    assert index.file("inbox/never-seen.jpg") is None
+
+
+def test_success_after_failure_clears_the_error(index: Index, receipt: DocumentText):
+    index.record_failed("inbox/receipt.jpg", 0, 1.0, None, "the file is empty")
+    record(index, "inbox/receipt.jpg", receipt)
+    done = index.file("inbox/receipt.jpg")
+    assert done is not None
+    assert (done.status, done.error, done.attempts, done.output_stem) == (FileStatus.DONE, None, 0, "receipt")
+
+
+def test_a_mismatched_sha_is_refused(index: Index, receipt: DocumentText):
+    with pytest.raises(ValueError, match="sha256"):
+        index.record_done("inbox/receipt.jpg", 1, 1.0, "0" * 64, "receipt", receipt)
+
+
+def test_output_stems_go_to_the_first_path_that_claims_them(index: Index, receipt: DocumentText):
+    other = document(page("ANOTHER RECEIPT"))
+    assert index.claim_output_stem("a/receipt.jpg", "receipt", receipt.sha256) == "receipt"
+    record(index, "a/receipt.jpg", receipt, stem="receipt")
+    assert index.claim_output_stem("a/receipt.jpg", "receipt", receipt.sha256) == "receipt"
+
+    suffixed = f"receipt~{other.sha256[:8]}"
+    assert index.claim_output_stem("b/receipt.png", "receipt", other.sha256) == suffixed
+    record(index, "b/receipt.png", other, stem=suffixed)
+    assert index.claim_output_stem("b/receipt.png", "receipt", other.sha256) == suffixed
+
+    # A third path with that same content (recorded as done by a forced run) counts on.
+    assert index.claim_output_stem("c/receipt.tif", "receipt", other.sha256) == f"{suffixed}~2"
+    assert index.claim_output_stem("c/receipt.tif", "invoice", other.sha256) == "invoice"
+
+
+def test_two_indexes_on_one_file_write_concurrently(database: Path):
+    """Two workers, each with its own Index and threads: BEGIN IMMEDIATE and busy_timeout serialise them."""
+    first, second = Index(f"sqlite:///{database}"), Index(f"sqlite:///{database}")
+    errors: list[BaseException] = []
+
+    def work(index: Index, worker: int) -> None:
+        try:
+            for number in range(10):
+                content = document(page(f"WORKER{worker} ITEM{number}", "TOTAL 1.00"))
+                record(index, f"inbox/{worker}-{number}.jpg", content)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(index, n)) for n, index in enumerate([first, second] * 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert first.counts()[FileStatus.DONE] == 40
+    assert len(second.search("total", limit=100)) == 40
+    first.close()
+    second.close()
+    assert_fulltext_in_sync(database)
