@@ -33,9 +33,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (see config.example.yaml).")
 ]
-OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Output folder [config: output].")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Output folder (config key: output).")
+]
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Index: an SQLite file or an SQLAlchemy URL [config: database].")
+    str | None,
+    typer.Option("--db", help="Index: an SQLite file or an SQLAlchemy URL (config key: database)."),
 ]
 
 
