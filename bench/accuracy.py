@@ -13,7 +13,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -22,8 +22,6 @@ from typing import Any
 from bench import datasets
 from bench.metrics import TEXT_RULE, IcdarScore, Score, TextBox, icdar2015_score, sroie_score
 from bench.readers import LEGACY_RAPIDOCR, Reader, open_reader
-
-Scorer = Callable[[Sequence[TextBox], Sequence[TextBox]], IcdarScore | Score]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +38,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     reader = open_reader(args.engine)
     icdar = _read_all(reader, datasets.icdar2015(args.icdar), "icdar2015")
     sroie = _read_all(reader, datasets.sroie(args.sroie), "sroie")
-    icdar_total = sum((icdar2015_score(r.words, r.sample.truth) for r in icdar), IcdarScore())
-    sroie_total = sum((sroie_score(r.words, r.sample.truth) for r in sroie), Score())
+    icdar_scores = [icdar2015_score(r.words, r.sample.truth) for r in icdar]
+    sroie_scores = [sroie_score(r.words, r.sample.truth) for r in sroie]
+    icdar_total, sroie_total = sum(icdar_scores, IcdarScore()), sum(sroie_scores, Score())
     command = _command()
     print(_table(reader.label, icdar, icdar_total, sroie, sroie_total))
     print(f"\nICDAR 2015 text rule: {TEXT_RULE}.")
@@ -53,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "engine": reader.label,
             "command": command,
             "text_rule": TEXT_RULE,
-            "icdar2015": _set_report(icdar, icdar_total, icdar2015_score),
-            "sroie": _set_report(sroie, sroie_total, sroie_score),
+            "icdar2015": _set_report(icdar, icdar_scores, icdar_total),
+            "sroie": _set_report(sroie, sroie_scores, sroie_total),
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -110,7 +109,9 @@ def _command() -> str:
     return shlex.join([*env, sys.executable, *sys.argv])
 
 
-def _set_report(readings: list[Reading], total: IcdarScore | Score, score: Scorer) -> dict[str, Any]:
+def _set_report(
+    readings: list[Reading], scores: Sequence[IcdarScore | Score], total: IcdarScore | Score
+) -> dict[str, Any]:
     return {
         "images": len(readings),
         "seconds_per_image": _per_image(readings),
@@ -119,10 +120,10 @@ def _set_report(readings: list[Reading], total: IcdarScore | Score, score: Score
             {
                 "name": r.sample.name,
                 "seconds": round(r.seconds, 3),
-                "score": score(r.words, r.sample.truth).as_dict(),
+                "score": score.as_dict(),
                 "words": [[word.text, word.box] for word in r.words],
             }
-            for r in readings
+            for r, score in zip(readings, scores, strict=True)
         ],
     }
 

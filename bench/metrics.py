@@ -1,9 +1,10 @@
 """Accuracy metrics for the two public sets, written out here so that every number is explainable.
 
 ICDAR 2015 end-to-end follows the Robust Reading Competition's rules (rrc.cvc.uab.es, task 4.4,
-"generic" vocabulary) with two documented departures: IoU must be at least 0.5 (rrc: more than 0.5),
-and pairs are formed best-IoU-first instead of in file order. SROIE is scored as a bag of words,
-which ignores boxes and reading order: a receipt's words either came out of the engine or did not.
+"generic" vocabulary) with three departures: IoU must be at least 0.5 (rrc: more than 0.5), pairs are
+formed best-IoU-first instead of in file order, and a prediction is set aside for lying on a `###`
+region only if it did not pair with a real word. SROIE is scored as a bag of words, which ignores
+boxes and reading order: a receipt's words either came out of the engine or did not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ocrwatch.geometry import Quad
 IOU_THRESHOLD = 0.5
 DONT_CARE = "###"
 """ICDAR 2015's mark for illegible text: neither a miss when unread nor a false positive when read."""
+DONT_CARE_INSIDE = 0.5
+"""Share of a prediction's area inside a `###` region that makes it ignored (IoU >= 0.5 implies it)."""
 SPECIAL_CHARACTERS = "!?.:,*\"()·[]/'"
 """Characters that rrc lets a ground-truth word lose at its start and at its end."""
 TEXT_RULE = (
@@ -100,7 +103,7 @@ def icdar2015_score(predictions: Sequence[TextBox], truth: Sequence[TextBox]) ->
     pairs = _pair(_iou(_polygons([word.box for word in care]), found))
     paired = {prediction for _, prediction in pairs}
     unpaired = np.array([index not in paired for index in range(len(predictions))], dtype=bool)
-    ignored = int(np.count_nonzero(unpaired & (_inside_fraction(found, regions) >= IOU_THRESHOLD)))
+    ignored = int(np.count_nonzero(unpaired & (_inside_fraction(found, regions) >= DONT_CARE_INSIDE)))
     counted = len(predictions) - ignored
     read = sum(texts_match(care[gt].text, predictions[prediction].text) for gt, prediction in pairs)
     return IcdarScore(
