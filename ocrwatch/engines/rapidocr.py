@@ -7,7 +7,6 @@ copies itself (`ocrwatch.outputs.annotated`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import cv2
@@ -30,14 +29,15 @@ class RapidOcrEngine:
         options = settings.rapidocr
         self._ocr = RapidOCR(
             params={
-                "Global.log_level": "warning",
+                # RapidOCR warns "The text detection result is empty" on every blank page: for a
+                # hot folder that is an ordinary outcome, not something for the service log.
+                "Global.log_level": "error",
                 "Global.text_score": options.text_score,
                 "Global.use_cls": options.use_angle_cls,
                 "Global.return_word_box": True,
                 "EngineConfig.onnxruntime.intra_op_num_threads": options.threads or -1,
             }
         )
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
     def read(self, image: np.ndarray) -> PageText:
         height, width = image.shape[:2]
