@@ -248,7 +248,9 @@ def test_bad_base64_is_refused(web: Web) -> None:
 
 def test_not_an_image_is_refused(web: Web) -> None:
     text = base64.b64encode(b"just some words, not a picture").decode()
-    assert_problem(web.client.post("/api/", json={"image": f"data:image/png;base64,{text}"}), 415, "not an image")
+    assert_problem(
+        web.client.post("/api/", json={"image": f"data:image/png;base64,{text}"}), 415, "not an image"
+    )
     assert_problem(
         web.client.post("/api/", json={"image": f"data:text/plain;base64,{text}"}), 415, "text/plain"
     )
@@ -266,7 +268,9 @@ def test_not_an_image_is_refused(web: Web) -> None:
     )
     assert web.client.get("/api/stats").json()["counts"] == stats_before, "a refused upload is not recorded"
     uploads = web.settings.output / "uploads"
-    assert not uploads.exists() or not [p for p in uploads.iterdir() if "notes" in p.name or ".part" in p.name]
+    assert not uploads.exists() or not [
+        p for p in uploads.iterdir() if "notes" in p.name or ".part" in p.name
+    ]
 
 
 def test_empty_damaged_and_bomb_images_are_refused(web: Web) -> None:
@@ -323,6 +327,7 @@ def test_unparseable_queries_are_400(web: Web) -> None:
     assert_problem(web.client.get("/api/search", params={"q": '"unclosed'}), 400, "quote is not closed")
     assert_problem(web.client.get("/api/search", params={"q": "OR"}), 400, "between two terms")
     assert_problem(web.client.get("/api/search", params={"q": "   "}), 400, "empty")
+    assert_problem(web.client.get("/api/search", params={"q": "a\0b"}), 400, "NUL")  # found by schemathesis
     assert_problem(web.client.get("/api/search", params={"q": "a", "limit": 0}), 422, "limit")
     assert_problem(web.client.get("/api/search"), 422, "q")
 
@@ -371,7 +376,9 @@ def test_a_token_is_enforced_beyond_loopback(tmp_path: Path, engine) -> None:
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert_problem(client.get("/api/stats", headers={**remote, "Authorization": "Bearer nope"}), 401)
             assert_problem(client.get("/api/stats", params={"token": "nope"}, headers=remote), 401)
-            assert_problem(client.get("/api/stats", headers={**remote, "Authorization": f"Basic {TOKEN}"}), 401)
+            assert_problem(
+                client.get("/api/stats", headers={**remote, "Authorization": f"Basic {TOKEN}"}), 401
+            )
             ok = client.get("/api/stats", headers={**remote, "Authorization": f"Bearer {TOKEN}"})
             assert ok.status_code == 200
             assert client.get("/api/stats", params={"token": TOKEN}, headers=remote).status_code == 200
@@ -382,7 +389,9 @@ def test_a_token_is_enforced_beyond_loopback(tmp_path: Path, engine) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://ocr.example") as client:
                 return [
                     (await client.get("/api/health")).status_code,
-                    (await client.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"})).status_code,
+                    (
+                        await client.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"})
+                    ).status_code,
                     (await client.get(f"/api/health?token={TOKEN}")).status_code,
                 ]
 
@@ -392,7 +401,9 @@ def test_a_token_is_enforced_beyond_loopback(tmp_path: Path, engine) -> None:
 def test_other_sites_and_rebound_host_names_are_refused(web: Web) -> None:
     assert_problem(web.client.get("/api/stats", headers={"Host": "attacker.example"}), 403, "host name")
     response = web.client.post(
-        "/api/ocr", files={"file": ("x.png", b"x", "image/png")}, headers={"Origin": "http://attacker.example"}
+        "/api/ocr",
+        files={"file": ("x.png", b"x", "image/png")},
+        headers={"Origin": "http://attacker.example"},
     )
     assert_problem(response, 403, "another site")
     same = web.client.get("/api/stats", headers={"Origin": web.url})
