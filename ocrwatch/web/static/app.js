@@ -272,6 +272,13 @@ async function copyText() {
   setTimeout(() => (button.textContent = "Copy text"), 1800);
 }
 
+/** Move focus to the viewer; on a phone, where it sits below the lists, scroll to it too. */
+function focusViewer() {
+  const viewer = $("viewer");
+  viewer.focus({ preventScroll: true });
+  if (matchMedia("(max-width: 760px)").matches) viewer.scrollIntoView({ block: "start" });
+}
+
 // ---------------------------------------------------------------- reading an upload
 
 async function readFile(file) {
@@ -303,7 +310,7 @@ async function readFile(file) {
       matches: null,
     });
     if (keep) refreshStats();
-    $("viewer").focus({ preventScroll: true });
+    focusViewer();
   } catch (error) {
     status.textContent = `Could not read ${file.name}: ${error.message}`;
     status.classList.add("error");
@@ -405,7 +412,7 @@ function hitItem(hit) {
   for (const segment of hit.snippet) {
     snippet.append(segment.match ? el("mark", { text: segment.text }) : document.createTextNode(segment.text));
   }
-  const title = el("span", { class: "hit-title", text: basename(hit.path) });
+  const title = el("span", { class: "hit-title", text: basename(hit.path), title: hit.path });
   const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${hit.words.length} matching word${hit.words.length === 1 ? "" : "s"}` });
   link.append(thumb, el("span", { class: "hit-body" }, title, meta, snippet));
   link.addEventListener("click", () => {
@@ -468,7 +475,7 @@ async function route() {
       },
       page,
     );
-    $("viewer").focus({ preventScroll: true });
+    focusViewer();
   } catch (error) {
     toast(`Cannot open document ${id}: ${error.message}`);
   }
