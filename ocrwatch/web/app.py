@@ -7,6 +7,7 @@ import threading
 from importlib.resources import files
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -100,14 +101,17 @@ def _describe(error: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(problems)
 
 
-def serve(
+def make_server(
     settings: Settings, index: Index, engine: Engine, *, engine_lock: threading.Lock | None = None
-) -> None:
-    """Serve the page and the API on `settings.web.host:port` until interrupted (blocks)."""
-    import uvicorn
+) -> uvicorn.Server:
+    """A server for the page and the API on `settings.web.host:port`, not yet started.
 
+    `ocrwatch serve` runs it in the foreground (`serve`). A process that does other work too (the
+    daemon) can run `server.run()` in a thread and stop it with `server.should_exit = True`; pass the
+    lock that guards the engine if that process reads with the same engine.
+    """
     app = create_app(settings, index, engine, engine_lock=engine_lock)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.web.host,
         port=settings.web.port,
@@ -116,3 +120,11 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=5,
     )
+    return uvicorn.Server(config)
+
+
+def serve(
+    settings: Settings, index: Index, engine: Engine, *, engine_lock: threading.Lock | None = None
+) -> None:
+    """Serve the page and the API until interrupted (blocks)."""
+    make_server(settings, index, engine, engine_lock=engine_lock).run()
