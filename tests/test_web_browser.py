@@ -103,7 +103,9 @@ def test_upload_see_words_search_and_open_the_hit(
     assert wanted, "the receipt's key names a company"
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, timeout=60_000)
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, timeout=60_000
+        )
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
@@ -118,7 +120,9 @@ def test_upload_see_words_search_and_open_the_hit(
             page.get_by_label("Add it to the index").check()
             page.set_input_files("#file", str(receipt))
             expect(page.locator("#upload-status")).to_contain_text("added to the index", timeout=WAIT_MS)
-            drawn = page.eval_on_selector_all("#overlay polygon title", "nodes => nodes.map(n => n.textContent)")
+            drawn = page.eval_on_selector_all(
+                "#overlay polygon title", "nodes => nodes.map(n => n.textContent)"
+            )
             read = {token for title in drawn for token in fold(title.split(" — ")[0])}
             assert wanted <= read, f"company words {sorted(wanted - read)} were not drawn"
             assert all("% confident" in title for title in drawn)
