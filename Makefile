@@ -3,7 +3,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.yaml
 
-.PHONY: run test lint bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint bench clean browser
 
 $(BIN)/ocrwatch: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,7 +17,14 @@ run: $(BIN)/ocrwatch
 	mkdir -p inbox
 	$(BIN)/ocrwatch scan inbox --config $(CONFIG)
 
-test: $(BIN)/ocrwatch
+# The browser test drives Debian's chromium; Playwright's own browser downloads are never used.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "note: the browser test needs Debian's chromium: sudo apt-get install chromium chromium-driver"; fi
+
+test: $(BIN)/ocrwatch browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -17,9 +17,11 @@ from rich.table import Table
 from ocrwatch import __version__
 from ocrwatch.config import Settings, load_settings
 from ocrwatch.documents import SUFFIXES
+from ocrwatch.engines import create_engine
 from ocrwatch.errors import ConfigError, OcrwatchError
 from ocrwatch.index import Index, StoredDocument
 from ocrwatch.pipeline import Pipeline, Status
+from ocrwatch.web.security import is_loopback
 
 app = typer.Typer(
     help="An OCR hot folder: read scans and photos into text, word boxes and a searchable index.",
@@ -85,8 +87,9 @@ def scan(
     settings = _settings(config, output, db)
     targets = list(_inputs(paths, settings))
     try:
+        engine = create_engine(settings.engine, settings.engines)  # a wrong engine fails before any work
         with _open_index(settings) as index:
-            pipeline = Pipeline(settings, index)
+            pipeline = Pipeline(settings, index, engine)
             counts: Counter[Status] = Counter()
             pages = 0
             with _progress() as progress:
@@ -156,6 +159,42 @@ def show(
         raise typer.Exit(1)
     out.print(_metadata(document, settings))
     out.print(escape(document.content.text))
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    output: OutputOption = None,
+    db: DbOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [config: web.host, 127.0.0.1].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port to listen on [config: web.port, 5000].")
+    ] = None,
+) -> None:
+    """Serve the web page and the HTTP API: upload images, see their words, search the index."""
+    from ocrwatch.engines import create_engine
+    from ocrwatch.web import serve as serve_web
+
+    settings = _settings(config, output, db)
+    web = settings.web.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    )
+    settings = settings.model_copy(update={"web": web})
+    try:
+        engine = create_engine(settings.engine, settings.engines)
+    except OcrwatchError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    if web.token is None and not is_loopback(web.host):
+        err.print(
+            f"[yellow]note:[/] no web.token is set: only loopback clients will be answered on {web.host}"
+        )
+    shown = f"[{web.host}]" if ":" in web.host else web.host
+    err.print(f"ocrwatch: serving http://{shown}:{web.port}/ (index: {settings.database_url}); Ctrl-C stops")
+    with _open_index(settings) as index:
+        serve_web(settings, index, engine)
 
 
 def _metadata(document: StoredDocument, settings: Settings) -> Table:

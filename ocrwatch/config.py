@@ -49,6 +49,21 @@ class AnnotateSettings(Strict):
     quality: int = Field(85, ge=1, le=100, description="JPEG quality of the annotated copies")
 
 
+class WebSettings(Strict):
+    """The web page and HTTP API (`ocrwatch serve`)."""
+
+    host: str = Field("127.0.0.1", min_length=1, description="address to listen on; loopback by default")
+    port: int = Field(5000, ge=1, le=65535)
+    token: str | None = Field(
+        None, min_length=16, description="required from every client beyond loopback; none: loopback only"
+    )
+    max_upload_mb: float = Field(25, gt=0, le=1024, description="largest upload accepted, in megabytes")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
 class Settings(Strict):
     """The whole configuration. Every key has a working default."""
 
@@ -58,6 +73,7 @@ class Settings(Strict):
     engines: EngineSettings = EngineSettings()
     documents: DocumentSettings = DocumentSettings()
     annotate: AnnotateSettings = AnnotateSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("output", mode="after")
     @classmethod

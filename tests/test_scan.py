@@ -27,7 +27,8 @@ def ocrwatch(*args: str | Path, cwd: Path, unprivileged: bool = False) -> subpro
     if unprivileged and os.geteuid() == 0:
         assert shutil.which("setpriv"), "setpriv (util-linux) is needed to test unreadable files as root"
         command = DROP_ROOT_READ + command
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "XDG_DATA_HOME": str(cwd / "xdg-data")}  # never the user's own default index
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def scan(

@@ -66,6 +66,8 @@ def parse(text: str) -> Query:
     """Parse what a user typed, or explain in a `QueryError` why it cannot be searched for."""
     if not text.strip():
         raise QueryError("the search is empty: type a word to search for")
+    if "\0" in text:  # FTS5 ends a string at NUL, and then reports the string as unterminated
+        raise QueryError("cannot search for a NUL character")
     parts: list[Term | Operator] = []
     for match in _PIECE.finditer(text):
         word, phrase, close = match["word"], match["phrase"], match["close"]
