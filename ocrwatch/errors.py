@@ -65,3 +65,12 @@ class OutputError(OcrwatchError):
 
 class Unexpected(OcrwatchError):
     """A bug or a crash (of an engine, or of a worker process): recorded, so that the queue goes on."""
+
+
+class WorkerCrashed(OcrwatchError):
+    """A worker process died while it held the file (an engine crash, the OOM killer).
+
+    Retried a bounded number of times: the crash may have had nothing to do with this file.
+    """
+
+    transient = True
