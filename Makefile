@@ -13,15 +13,18 @@ $(BIN)/ocrwatch: pyproject.toml
 
 run: $(BIN)/ocrwatch
 	mkdir -p inbox
-	$(BIN)/ocrwatch scan inbox --config $(CONFIG)
+	$(BIN)/ocrwatch run --config $(CONFIG)
 
+# The tests run `systemd-analyze verify` on the unit: Debian's systemd package provides it.
 test: $(BIN)/ocrwatch
+	command -v systemd-analyze >/dev/null || { apt-get update && apt-get install -y --no-install-recommends systemd; }
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: $(BIN)/ocrwatch
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/daemon.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

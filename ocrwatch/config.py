@@ -68,7 +68,7 @@ class OnFailure(StrEnum):
     MOVE = "move"
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -136,7 +136,7 @@ class Settings(FolderOptions):
     documents: DocumentSettings = DocumentSettings()
     annotate: AnnotateSettings = AnnotateSettings()
     watch: tuple[WatchFolder, ...] = Field((), description="the folders `ocrwatch run` watches")
-    workers: int = Field(default_factory=_cores, ge=1, description="OCR processes; default: one per core")
+    workers: int = Field(default_factory=cores, ge=1, description="OCR processes; default: one per core")
     rescan_seconds: float = Field(300.0, gt=0, description="how often every watched folder is walked")
     stop_timeout_seconds: float = Field(30.0, ge=0, description="on SIGTERM, how long files in hand may take")
     retries: int = Field(4, ge=0, description="retries of a transient failure (locked, vanished file)")

@@ -119,7 +119,7 @@ def test_a_burst_is_indexed_exactly_once(tmp_path: Path, daemons: list[RunningDa
     assert_indexed_once(daemon, everything)
     assert daemon.alive()
     hit = subprocess.run(
-        [sys.executable, "-m", "ocrwatch", "search", "\"total 21\"", "--config", str(daemon.config_path)],
+        [sys.executable, "-m", "ocrwatch", "search", '"total 21"', "--config", str(daemon.config_path)],
         capture_output=True,
         text=True,
         timeout=120,

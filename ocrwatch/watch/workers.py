@@ -12,7 +12,7 @@ import multiprocessing
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from ocrwatch.config import EngineSettings
+from ocrwatch.config import EngineSettings, cores
 from ocrwatch.engines import Engine, create_engine
 from ocrwatch.errors import OcrwatchError
 from ocrwatch.pipeline import OcrJob, read_document, unexpected
@@ -29,7 +29,7 @@ class Workers:
             count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(engine, settings),
+            initargs=(engine, _share_cores(settings, count)),
         )
 
     def submit(self, job: OcrJob) -> Future[DocumentText]:
@@ -45,6 +45,15 @@ class Workers:
         for process in multiprocessing.active_children():
             process.kill()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _share_cores(settings: EngineSettings, workers: int) -> EngineSettings:
+    """`threads: 0` means "every core" for one process; N workers share the cores instead of each
+    starting one thread per core, which would only make them wait for each other."""
+    if settings.rapidocr.threads:
+        return settings
+    threads = max(1, cores() // workers)
+    return settings.model_copy(update={"rapidocr": settings.rapidocr.model_copy(update={"threads": threads})})
 
 
 def _start(engine: str, settings: EngineSettings) -> None:
