@@ -5,7 +5,7 @@ CONFIG ?= config.example.yaml
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test bench clean browser systemd-analyze
 
 $(BIN)/ocrwatch: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/ocrwatch: pyproject.toml
 
 run: $(BIN)/ocrwatch
 	mkdir -p inbox
-	$(BIN)/ocrwatch scan inbox --config $(CONFIG)
+	$(BIN)/ocrwatch run --config $(CONFIG)
 
 # The browser test drives Debian's chromium; Playwright's own browser downloads are never used.
 browser:
@@ -24,13 +24,18 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	else echo "note: the browser test needs Debian's chromium: sudo apt-get install chromium chromium-driver"; fi
 
-test: $(BIN)/ocrwatch browser
+# The tests run `systemd-analyze verify` on the unit: Debian's systemd package provides it.
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd; }
+
+test: $(BIN)/ocrwatch browser systemd-analyze
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: $(BIN)/ocrwatch
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/daemon.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

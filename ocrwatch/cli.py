@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from ocrwatch.config import Settings, load_settings
 from ocrwatch.documents import SUFFIXES
 from ocrwatch.engines import create_engine
 from ocrwatch.errors import ConfigError, OcrwatchError
-from ocrwatch.index import Index, StoredDocument
+from ocrwatch.index import FileStatus, Index, StoredDocument
 from ocrwatch.pipeline import Pipeline, Status
 from ocrwatch.web.security import is_loopback
 
@@ -56,7 +58,7 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    """ocrwatch: scan, search and show."""
+    """ocrwatch: scan, search and show; run watches folders."""
 
 
 def _settings(config: Path | None, output: Path | None = None, db: str | None = None) -> Settings:
@@ -111,6 +113,59 @@ def scan(
     err.print(f"{len(targets)} files: {summary or 'nothing to do'}; {pages} pages read → {settings.output}")
     if counts[Status.FAILED]:
         raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigOption = None, db: DbOption = None) -> None:
+    """Watch the config's folders and read every file dropped into them, until SIGTERM or Ctrl-C."""
+    from ocrwatch.watch.daemon import Daemon  # watchdog and the process pool only for this command
+
+    settings = _settings(config, db=db)
+    _log_to_stderr()
+    try:
+        with _open_index(settings) as index:
+            Daemon(settings, index).run()
+    except OcrwatchError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def status(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    failures: Annotated[int, typer.Option(min=0, help="How many of the latest failures to list.")] = 10,
+) -> None:
+    """Print the queue, the number of files in each state and the latest failures with their reasons."""
+    settings = _settings(config, db=db)
+    with _open_index(settings) as index:
+        counts = index.counts()
+        retrying = index.waiting_to_retry()
+        latest = index.recent_failures(failures)
+    table = Table.grid(padding=(0, 2))
+    table.add_column()
+    table.add_column(justify="right")
+    for state in FileStatus:
+        table.add_row(state.value, str(counts[state]))
+    out.print(table)
+    queue = counts[FileStatus.QUEUED] + counts[FileStatus.PROCESSING]
+    out.print(f"queue: {queue} files ({retrying} waiting to retry)")
+    if latest:
+        out.print("latest failures:")
+    for record in latest:
+        when = record.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        out.print(f"  {when}  {escape(record.path)}: {escape(record.error or '')}")
+
+
+def _log_to_stderr() -> None:
+    """ocrwatch's own lines on stderr, one per event; under systemd (JOURNAL_STREAM set) journald adds
+    the time itself. Libraries keep their default: warnings and errors only."""
+    when = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(when + "%(levelname)s %(message)s"))
+    logger = logging.getLogger("ocrwatch")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 @app.command()

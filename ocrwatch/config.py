@@ -7,11 +7,13 @@ person at a shell read the same folders. A mistake is reported with its key and 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ocrwatch.errors import ConfigError
 
@@ -64,21 +66,126 @@ class WebSettings(Strict):
         return int(self.max_upload_mb * 1024 * 1024)
 
 
-class Settings(Strict):
-    """The whole configuration. Every key has a working default."""
+DEFAULT_INCLUDE = ("*.bmp", "*.jpeg", "*.jpg", "*.pdf", "*.png", "*.tif", "*.tiff", "*.webp")
+"""The types `ocrwatch.documents` reads (its SUFFIXES); matched without regard to case."""
+DEFAULT_IGNORE = (".*", "*.part", "*.filepart", "*.crdownload", "*.tmp", "~$*")
+"""Hidden files and folders, and the names browsers, scanners and Office give files still being written."""
+
+
+class OnSuccess(StrEnum):
+    KEEP = "keep"
+    MOVE = "move"
+    DELETE = "delete"
+
+
+class OnFailure(StrEnum):
+    KEEP = "keep"
+    MOVE = "move"
+
+
+def cores() -> int:
+    """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class FolderOptions(Strict):
+    """What each watched folder may set for itself; the top-level values are every folder's defaults."""
 
     output: Path = Field(default_factory=lambda: default_data_dir() / "output")
-    database: str | None = Field(None, description="an SQLite file path or an SQLAlchemy URL")
     engine: str = "rapidocr"
+    include: tuple[str, ...] = Field(DEFAULT_INCLUDE, description="file name patterns to read")
+    ignore: tuple[str, ...] = Field(DEFAULT_IGNORE, description="name patterns never read, files or folders")
+    polling: bool = Field(False, description="poll instead of inotify: for NFS and SMB shares")
+    poll_seconds: float = Field(5.0, gt=0, description="how often polling looks at the folder")
+    settle_seconds: float = Field(2.0, ge=0, description="size and mtime must hold still this long")
+    on_success: OnSuccess = OnSuccess.KEEP
+    on_failure: OnFailure = OnFailure.KEEP
+    done: Path | None = Field(None, description="where on_success: move puts originals")
+    failed: Path | None = Field(None, description="where on_failure: move puts originals")
+
+    @field_validator("output", "done", "failed", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+
+class WatchFolder(Strict):
+    """One entry of `watch:`: a folder, and what it sets differently from the top level."""
+
+    folder: Path
+    name: str | None = Field(None, description="for logs; the folder's path when not given")
+    output: Path | None = None
+    engine: str | None = None
+    include: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    polling: bool | None = None
+    poll_seconds: float | None = Field(None, gt=0)
+    settle_seconds: float | None = Field(None, ge=0)
+    on_success: OnSuccess | None = None
+    on_failure: OnFailure | None = None
+    done: Path | None = None
+    failed: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A watched folder with every option resolved; `settings` is what its files are read with."""
+
+    name: str
+    folder: Path
+    """Absolute."""
+    settings: Settings
+
+    @property
+    def own_folders(self) -> tuple[Path, ...]:
+        """Folders ocrwatch writes to, never read even when they sit inside a watched folder."""
+        mine = (self.settings.output, self.settings.done, self.settings.failed)
+        return tuple(folder.absolute() for folder in mine if folder is not None)
+
+
+class Settings(FolderOptions):
+    """The whole configuration. Every key has a working default."""
+
+    database: str | None = Field(None, description="an SQLite file path or an SQLAlchemy URL")
     engines: EngineSettings = EngineSettings()
     documents: DocumentSettings = DocumentSettings()
     annotate: AnnotateSettings = AnnotateSettings()
     web: WebSettings = WebSettings()
+    watch: tuple[WatchFolder, ...] = Field((), description="the folders `ocrwatch run` watches")
+    workers: int = Field(default_factory=cores, ge=1, description="OCR processes; default: one per core")
+    rescan_seconds: float = Field(300.0, gt=0, description="how often every watched folder is walked")
+    stop_timeout_seconds: float = Field(30.0, ge=0, description="on SIGTERM, how long files in hand may take")
+    retries: int = Field(4, ge=0, description="retries of a transient failure (locked, vanished file)")
+    retry_seconds: float = Field(10.0, gt=0, description="wait before the first retry; doubled each time")
 
-    @field_validator("output", mode="after")
-    @classmethod
-    def _expand_user(cls, value: Path) -> Path:
-        return value.expanduser()
+    @model_validator(mode="after")
+    def _check_watch(self) -> Self:
+        self.profiles()  # raises ValueError naming the entry that is wrong
+        return self
+
+    def profiles(self) -> list[Profile]:
+        """Each `watch:` entry with the top-level values filled in."""
+        profiles = []
+        for number, entry in enumerate(self.watch):
+            overrides = {
+                key: value for key, value in entry if key in FolderOptions.model_fields and value is not None
+            }
+            # One index for every folder: the top level's, whatever output folder a profile writes to.
+            settings = self.model_copy(update={**overrides, "watch": (), "database": self.database_url})
+            folder = entry.folder.expanduser().absolute()
+            where = f"watch.{number} ({folder})"
+            if settings.on_success is OnSuccess.MOVE and settings.done is None:
+                raise ValueError(f"{where}: on_success: move needs a done: folder to move originals to")
+            if settings.on_failure is OnFailure.MOVE and settings.failed is None:
+                raise ValueError(f"{where}: on_failure: move needs a failed: folder to move originals to")
+            profiles.append(Profile(entry.name or str(folder), folder, settings))
+        for one in profiles:
+            for other in profiles:
+                if one is not other and one.folder.is_relative_to(other.folder):
+                    raise ValueError(
+                        f"watch: {one.folder} is inside {other.folder}; watched folders must not nest"
+                    )
+        return profiles
 
     @property
     def database_url(self) -> str:
@@ -111,15 +218,27 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(_describe(error, path)) from None
 
 
+_PATH_KEYS = ("output", "done", "failed", "folder")
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Make the config file's relative paths relative to the file itself."""
-    resolved = dict(data)
-    if isinstance(resolved.get("output"), str):
-        resolved["output"] = str(base / Path(resolved["output"]).expanduser())
+    resolved = _resolve_folders(data, base)
     database = resolved.get("database")
     if isinstance(database, str) and "://" not in database:
         resolved["database"] = str(base / Path(database).expanduser())
+    if isinstance(resolved.get("watch"), list):
+        resolved["watch"] = [
+            _resolve_folders(entry, base) if isinstance(entry, dict) else entry for entry in resolved["watch"]
+        ]
     return resolved
+
+
+def _resolve_folders(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    return {
+        key: str(base / Path(value).expanduser()) if key in _PATH_KEYS and isinstance(value, str) else value
+        for key, value in data.items()
+    }
 
 
 def _describe(error: ValidationError, path: Path | None) -> str:
@@ -129,6 +248,8 @@ def _describe(error: ValidationError, path: Path | None) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown key")
+        elif item["type"] == "value_error" and not item["loc"]:
+            problems.append(str(item["ctx"]["error"]))  # a check across keys names its keys itself
         else:
             problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
     return where + "invalid configuration\n  " + "\n  ".join(problems)

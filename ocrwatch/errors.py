@@ -8,13 +8,16 @@ file's problem, not the code path that found it.
 class OcrwatchError(Exception):
     """Base class for every failure ocrwatch reports to its user."""
 
+    transient = False
+    """True when trying again later may succeed; the daemon retries those with backoff."""
+
 
 class ConfigError(OcrwatchError):
     """The configuration file or command-line options are wrong."""
 
 
 class InputError(OcrwatchError):
-    """An input file cannot be turned into page images. Permanent: retrying will not help."""
+    """An input file cannot be turned into page images. Permanent unless a subclass says `transient`."""
 
 
 class EmptyFile(InputError):
@@ -22,7 +25,18 @@ class EmptyFile(InputError):
 
 
 class UnreadableFile(InputError):
-    """The operating system refused to open or read the file (permissions, vanished file)."""
+    """The operating system refused to open or read the file (permissions, vanished file).
+
+    Transient: a scanner may still hold the file locked, or a sync tool may be renaming it.
+    """
+
+    transient = True
+
+
+class FileChanged(InputError):
+    """The file changed while it was being read: it is read again once it holds still."""
+
+    transient = True
 
 
 class NotAnImage(InputError):
@@ -47,3 +61,16 @@ class QueryError(OcrwatchError):
 
 class OutputError(OcrwatchError):
     """An output path would leave the output folder, or cannot be written."""
+
+
+class Unexpected(OcrwatchError):
+    """A bug or a crash (of an engine, or of a worker process): recorded, so that the queue goes on."""
+
+
+class WorkerCrashed(OcrwatchError):
+    """A worker process died while it held the file (an engine crash, the OOM killer).
+
+    Retried a bounded number of times: the crash may have had nothing to do with this file.
+    """
+
+    transient = True

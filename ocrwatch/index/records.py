@@ -34,6 +34,19 @@ class FileRecord:
     document_id: int | None
     output_stem: str | None
     updated_at: datetime
+    root: str | None = None
+    """The watched folder the daemon found it in; None for files read by `ocrwatch scan`."""
+    next_attempt_at: datetime | None = None
+    """A queued path is not claimed before this (settling, or waiting to retry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """A file as found on disk: what tells whether it changed since it was read."""
+
+    path: str
+    size: int
+    mtime: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,16 @@ sequences such as "find the document for this sha, else insert it" safe between 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Row, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, or_, select, update
 
 from ocrwatch.index import database, document_rows, sqlite
 from ocrwatch.index.query import parse
-from ocrwatch.index.records import FileRecord, FileStatus, Hit, StoredDocument
+from ocrwatch.index.records import FileRecord, FileStat, FileStatus, Hit, StoredDocument
 from ocrwatch.index.tables import documents, files
 from ocrwatch.result import DocumentText
 
@@ -155,6 +155,174 @@ class Index:
                 update(files).where(files.c.path == path).values(attempts=files.c.attempts + 1)
             )
 
+    def record_unchanged(self, path: str, size: int, mtime: float) -> None:
+        """`path` was read again and still holds the document it holds: keep its new size and mtime.
+
+        It is `done` when it owns an output name (it was read under this name), else a `duplicate`.
+        """
+        status = case((files.c.output_stem.is_not(None), FileStatus.DONE), else_=FileStatus.DUPLICATE)
+        with self._writer.begin() as connection:
+            connection.execute(
+                update(files)
+                .where(files.c.path == path)
+                .values(
+                    size=size,
+                    mtime=mtime,
+                    status=status,
+                    error=None,
+                    attempts=0,
+                    next_attempt_at=None,
+                    updated_at=_now(),
+                )
+            )
+
+    # The queue: `queued` rows wait for `next_attempt_at`, a claim makes one `processing`, and the
+    # record_* methods above finish it. Every step is one statement or one write transaction, so
+    # several daemons could share the queue (on PostgreSQL the claim's FOR UPDATE SKIP LOCKED applies).
+
+    def enqueue(
+        self,
+        root: str,
+        found: Sequence[FileStat],
+        *,
+        delay: float,
+        again: Collection[FileStatus] = (),
+    ) -> list[str]:
+        """Queue each file in `found` that is new, changed since it was seen, or in a status in `again`
+        (so a file dropped again after its original was moved away is read again); return their paths.
+
+        Each waits `delay` seconds (settling) before it can be claimed. Queued and processing paths are
+        left as they are: the claim checks that a file settled.
+        """
+        now = _now()
+        ready = now + timedelta(seconds=delay)
+        queued: list[str] = []
+        with self._writer.begin() as connection:
+            for start in range(0, len(found), _CHUNK):
+                chunk = {stat.path: stat for stat in found[start : start + _CHUNK]}
+                known = {
+                    row.path: row
+                    for row in connection.execute(
+                        select(files.c.path, files.c.size, files.c.mtime, files.c.status).where(
+                            files.c.path.in_(chunk)
+                        )
+                    )
+                }
+                fresh = [stat for path, stat in chunk.items() if path not in known]
+                if fresh:
+                    connection.execute(
+                        insert(files),
+                        [
+                            {
+                                "path": stat.path,
+                                "size": stat.size,
+                                "mtime": stat.mtime,
+                                "status": FileStatus.QUEUED,
+                                "root": root,
+                                "next_attempt_at": ready,
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                            for stat in fresh
+                        ],
+                    )
+                    queued += [stat.path for stat in fresh]
+                for path, row in known.items():
+                    stat = chunk[path]
+                    if row.status in (FileStatus.QUEUED, FileStatus.PROCESSING):
+                        continue
+                    if (row.size, row.mtime) == (stat.size, stat.mtime) and row.status not in again:
+                        continue
+                    connection.execute(
+                        update(files)
+                        .where(files.c.path == path)
+                        .values(
+                            size=stat.size,
+                            mtime=stat.mtime,
+                            status=FileStatus.QUEUED,
+                            error=None,
+                            attempts=0,
+                            root=root,
+                            next_attempt_at=ready,
+                            updated_at=now,
+                        )
+                    )
+                    queued.append(path)
+        return queued
+
+    def claim(self) -> FileRecord | None:
+        """Take the oldest queued path that is due, marking it `processing`, in one atomic statement."""
+        now = _now()
+        due = (
+            select(files.c.id)
+            .where(
+                files.c.status == FileStatus.QUEUED,
+                or_(files.c.next_attempt_at.is_(None), files.c.next_attempt_at <= now),
+            )
+            .order_by(files.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock already serialises
+            .scalar_subquery()
+        )
+        with self._writer.begin() as connection:
+            row = connection.execute(
+                update(files)
+                .where(files.c.id == due)
+                .values(status=FileStatus.PROCESSING, updated_at=now)
+                .returning(*files.c)
+            ).first()
+        return None if row is None else _file_record(row)
+
+    def defer(self, path: str, size: int, mtime: float, seconds: float) -> None:
+        """Put a claimed path back, still changing: it is claimed again once it held still for `seconds`."""
+        now = _now()
+        with self._writer.begin() as connection:
+            connection.execute(
+                update(files)
+                .where(files.c.path == path)
+                .values(
+                    size=size,
+                    mtime=mtime,
+                    status=FileStatus.QUEUED,
+                    next_attempt_at=now + timedelta(seconds=seconds),
+                    updated_at=now,
+                )
+            )
+
+    def retry_later(self, path: str, error: str, seconds: float) -> None:
+        """A transient failure: queue `path` again in `seconds`, counting the attempt and keeping why."""
+        now = _now()
+        with self._writer.begin() as connection:
+            connection.execute(
+                update(files)
+                .where(files.c.path == path)
+                .values(
+                    status=FileStatus.QUEUED,
+                    error=error,
+                    attempts=files.c.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=seconds),
+                    updated_at=now,
+                )
+            )
+
+    def requeue_processing(self, paths: Collection[str] | None = None) -> int:
+        """Put `processing` paths (all of them, or those in `paths`) back in the queue, due at once:
+        at start-up, the work a crashed daemon held; at shutdown, what did not finish in time."""
+        query = update(files).where(files.c.status == FileStatus.PROCESSING)
+        if paths is not None:
+            query = query.where(files.c.path.in_(paths))
+        with self._writer.begin() as connection:
+            result = connection.execute(
+                query.values(status=FileStatus.QUEUED, next_attempt_at=None, updated_at=_now())
+            )
+        return result.rowcount
+
+    def waiting_to_retry(self) -> int:
+        """Queued paths that failed at least once and wait for their next attempt."""
+        query = select(func.count()).where(and_(files.c.status == FileStatus.QUEUED, files.c.attempts > 0))
+        with self._engine.connect() as connection:
+            return connection.scalar(query) or 0
+
     # Documents
 
     def document_id_for_sha(self, sha256: str) -> int | None:
@@ -191,6 +359,10 @@ class Index:
         ]
 
 
+_CHUNK = 500
+"""Paths per IN (...) list: well under SQLite's limit on bound parameters."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -215,6 +387,8 @@ def _file_record(row: Row[Any]) -> FileRecord:
         document_id=row.document_id,
         output_stem=row.output_stem,
         updated_at=row.updated_at,
+        root=row.root,
+        next_attempt_at=row.next_attempt_at,
     )
 
 

@@ -67,9 +67,15 @@ files = Table(
     Column("output_stem", Text, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("root", Text),
+    Column("next_attempt_at", UtcDateTime),
     Index(None, "status", "updated_at"),
+    Index(None, "status", "next_attempt_at"),
 )
-"""One row per path seen; also the durable queue (`status`)."""
+"""One row per path seen; also the durable queue (`status`, `next_attempt_at`).
+
+`root` is the watched folder the daemon found the path in (NULL for `ocrwatch scan`);
+`next_attempt_at` holds a queued path back while it settles or until its next retry."""
 
 documents = Table(
     "documents",
