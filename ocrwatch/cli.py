@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -123,11 +125,29 @@ def run(config: ConfigOption = None, db: DbOption = None) -> None:
     settings = _settings(config, db=db)
     _log_to_stderr()
     try:
-        with _open_index(settings) as index:
+        with _open_index(settings) as index, _web_beside(settings, index):
             Daemon(settings, index).run()
     except OcrwatchError as error:
         err.print(f"[red]error:[/] {escape(str(error))}")
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _web_beside(settings: Settings, index: Index) -> Iterator[None]:
+    """With `web.enabled`, serve the page and the API from a thread while the daemon runs."""
+    if not settings.web.enabled:
+        yield
+        return
+    from ocrwatch.web import make_server
+
+    server = make_server(settings, index, create_engine(settings.engine, settings.engines))
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @app.command()
@@ -222,14 +242,14 @@ def serve(
     output: OutputOption = None,
     db: DbOption = None,
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on [config: web.host, 127.0.0.1].")
+        str | None, typer.Option(help="Address to listen on (config key: web.host; default 127.0.0.1).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port to listen on [config: web.port, 5000].")
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on (config key: web.port; default 5000)."),
     ] = None,
 ) -> None:
     """Serve the web page and the HTTP API: upload images, see their words, search the index."""
-    from ocrwatch.engines import create_engine
     from ocrwatch.web import serve as serve_web
 
     settings = _settings(config, output, db)

@@ -52,8 +52,9 @@ class AnnotateSettings(Strict):
 
 
 class WebSettings(Strict):
-    """The web page and HTTP API (`ocrwatch serve`)."""
+    """The web page and HTTP API (`ocrwatch serve`, or beside the daemon with `enabled`)."""
 
+    enabled: bool = Field(False, description="`ocrwatch run` serves the page and the API too")
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on; loopback by default")
     port: int = Field(5000, ge=1, le=65535)
     token: str | None = Field(

@@ -3,6 +3,7 @@ processes, the real SQLite index, and the daemon in a subprocess as users and sy
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,11 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.daemon_helpers import RunningDaemon, page, sha256, wait_for
+from tests.webserver import free_port
 
 
 @pytest.fixture
@@ -263,3 +267,34 @@ def test_bad_files_and_after_actions(tmp_path: Path, daemons: list[RunningDaemon
     assert "queue: 0 files (0 waiting to retry)" in lines
     assert any(line.endswith("empty.jpg: empty file (0 bytes)") for line in lines), status.stdout
     assert daemon.stop() == 0
+
+
+def test_the_daemon_serves_the_page_and_api_when_web_is_enabled(
+    tmp_path: Path, daemons: list[RunningDaemon]
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    port = free_port()
+    daemon = RunningDaemon(
+        tmp_path, {"watch": [{"folder": "inbox"}], "web": {"enabled": True, "port": port}, "workers": 1}
+    )
+    daemons.append(daemon.start())
+    api = f"http://127.0.0.1:{port}/api"
+    wait_for(lambda: _get(f"{api}/health"), "the web server to answer")
+    (inbox / "dropped.png").write_bytes(page("served beside the daemon"))
+
+    hits = wait_for(
+        lambda: (_get(f"{api}/search?q=daemon") or {}).get("hits"), "the dropped file to be found"
+    )
+    assert hits[0]["path"].endswith("dropped.png")
+    assert _get(f"{api}/stats")["counts"]["done"] == 1
+    assert daemon.stop(signal.SIGTERM) == 0
+
+
+def _get(url: str) -> Any:
+    """The JSON at `url`, or None while the server is not answering yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.load(response)
+    except OSError:
+        return None
