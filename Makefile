@@ -1,17 +1,38 @@
 # The two commands a new user needs: `make run` and `make test`. Both set up everything first.
 VENV ?= .venv
 BIN := $(VENV)/bin
+# keras-ocr needs TensorFlow 2.15 and NumPy 1: it lives in a venv of its own, for its tests.
+KERAS_VENV ?= .venv-keras
+KERAS_BIN := $(KERAS_VENV)/bin
 CONFIG ?= config.example.yaml
+# The Tesseract engine: the program's library and language packs from Debian, and what tesserocr
+# needs to build against them.
+TESSERACT_DEBS := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu libtesseract-dev libleptonica-dev pkg-config \
+  fonts-dejavu-core
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench clean browser systemd-analyze
+.PHONY: run test test-keras bench clean debian-packages browser systemd-analyze
 
 $(BIN)/ocrwatch: pyproject.toml
+	$(MAKE) debian-packages
 	python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PIP_NO_BINARY=tesserocr $(BIN)/python -m pip install --quiet -e '.[test,tesseract]'
 	touch $@
+
+# Tesseract too, so that one benchmark run (bench/accuracy.py) can measure every engine.
+$(KERAS_BIN)/ocrwatch: pyproject.toml
+	$(MAKE) debian-packages
+	python3 -m venv $(KERAS_VENV)
+	$(KERAS_BIN)/python -m pip install --quiet --upgrade pip
+	PIP_NO_BINARY=tesserocr $(KERAS_BIN)/python -m pip install --quiet -e '.[test,tesseract,keras,keras-test]'
+	touch $@
+
+debian-packages:
+	@dpkg -s $(TESSERACT_DEBS) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(TESSERACT_DEBS); \
+	  else echo "ocrwatch needs: sudo apt-get install $(TESSERACT_DEBS)"; exit 1; fi; }
 
 run: $(BIN)/ocrwatch
 	mkdir -p inbox
@@ -28,9 +49,13 @@ browser:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd; }
 
-test: $(BIN)/ocrwatch browser systemd-analyze
+test: $(BIN)/ocrwatch browser systemd-analyze test-keras
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The keras-ocr engine's tests (the engine contract and its weights), in its own venv.
+test-keras: $(KERAS_BIN)/ocrwatch
+	$(KERAS_BIN)/pytest -k keras tests/test_engines.py tests/test_engines_keras.py
 
 bench: $(BIN)/ocrwatch
 	$(BIN)/python bench/accuracy.py
@@ -38,4 +63,4 @@ bench: $(BIN)/ocrwatch
 	$(BIN)/python bench/daemon.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(KERAS_VENV) .pytest_cache

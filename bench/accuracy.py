@@ -1,9 +1,11 @@
-"""Accuracy of one engine on the public sets: ICDAR 2015 photos (words) and SROIE receipts (scans).
+"""Accuracy of engines on the public sets: ICDAR 2015 photos (words) and SROIE receipts (scans).
 
-    python bench/accuracy.py [--sroie N] [--icdar N] [--engine NAME] [--json OUT]
+    python bench/accuracy.py [--sroie N] [--icdar N] [--engine NAME[=ICDAR,SROIE]]... [--json OUT]
 
-Prints a markdown table and the command that made it; progress goes to stderr. `--json` also keeps
-every word each engine read, so that scores can be recomputed and errors studied without re-running.
+Prints a markdown table, a row per engine, and the command that made it; progress goes to stderr.
+`--engine` may be repeated; `NAME=20,10` reads only the first 20 photos and 10 receipts with that
+engine (for slow ones). `--json` also keeps every word each engine read, so that scores can be
+recomputed and errors studied without re-running.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from bench import datasets
 from bench.metrics import TEXT_RULE, IcdarScore, Score, TextBox, icdar2015_score, sroie_score
-from bench.readers import LEGACY_RAPIDOCR, Reader, open_reader
+from bench.readers import LEGACY_RAPIDOCR, Reader, install_size, open_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,28 +37,46 @@ class Reading:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments().parse_args(argv)
     started = perf_counter()
-    reader = open_reader(args.engine)
-    icdar = _read_all(reader, datasets.icdar2015(args.icdar), "icdar2015")
-    sroie = _read_all(reader, datasets.sroie(args.sroie), "sroie")
-    icdar_scores = [icdar2015_score(r.words, r.sample.truth) for r in icdar]
-    sroie_scores = [sroie_score(r.words, r.sample.truth) for r in sroie]
-    icdar_total, sroie_total = sum(icdar_scores, IcdarScore()), sum(sroie_scores, Score())
+    rows, reports = [], []
+    for name, icdar_limit, sroie_limit in _engines(args):
+        reader = open_reader(name)
+        icdar = _read_all(reader, datasets.icdar2015(icdar_limit), "icdar2015")
+        sroie = _read_all(reader, datasets.sroie(sroie_limit), "sroie")
+        icdar_scores = [icdar2015_score(r.words, r.sample.truth) for r in icdar]
+        sroie_scores = [sroie_score(r.words, r.sample.truth) for r in sroie]
+        icdar_total, sroie_total = sum(icdar_scores, IcdarScore()), sum(sroie_scores, Score())
+        size = install_size(name)
+        rows.append(_row(reader.label, icdar, icdar_total, sroie, sroie_total, size))
+        reports.append(
+            {
+                "engine": reader.label,
+                "install_mb": size,
+                "icdar2015": _set_report(icdar, icdar_scores, icdar_total),
+                "sroie": _set_report(sroie, sroie_scores, sroie_total),
+            }
+        )
     command = _command()
-    print(_table(reader.label, icdar, icdar_total, sroie, sroie_total))
+    print("\n".join([HEADER, "|---" * HEADER.count(" | ") + "|---|", *rows]))
     print(f"\nICDAR 2015 text rule: {TEXT_RULE}.")
     print("Seconds per image: the engine call only (file decoding excluded).")
+    print("Install: MB of the engine's own packages and what they require, Debian's included.")
     print(f"Data: {datasets.data_dir()}; took {perf_counter() - started:.0f} s.")
     print(f"Command: `{command}`")
     if args.json:
-        report = {
-            "engine": reader.label,
-            "command": command,
-            "text_rule": TEXT_RULE,
-            "icdar2015": _set_report(icdar, icdar_scores, icdar_total),
-            "sroie": _set_report(sroie, sroie_scores, sroie_total),
-        }
+        report: dict[str, Any] = {"command": command, "text_rule": TEXT_RULE}
+        report |= reports[0] if len(reports) == 1 else {"engines": reports}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _engines(args: argparse.Namespace) -> list[tuple[str, int, int]]:
+    """(name, photos, receipts) for each `--engine NAME[=ICDAR,SROIE]`."""
+    engines = []
+    for spec in args.engine or ["rapidocr"]:
+        name, _, limits = spec.partition("=")
+        icdar, sroie = (int(n) for n in limits.split(",")) if limits else (args.icdar, args.sroie)
+        engines.append((name, icdar, sroie))
+    return engines
 
 
 def _arguments() -> argparse.ArgumentParser:
@@ -65,8 +85,11 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--icdar", type=int, default=200, metavar="N", help="photos to read (of 200)")
     parser.add_argument(
         "--engine",
-        default="rapidocr",
-        help=f"an ocrwatch engine name, or {LEGACY_RAPIDOCR} (run from a venv that has it)",
+        action="append",
+        metavar="NAME[=ICDAR,SROIE]",
+        help=f"an ocrwatch engine name, or {LEGACY_RAPIDOCR} (run from a venv that has it); "
+        "repeat for more engines; =20,10 limits this engine to 20 photos and 10 receipts "
+        "(default: rapidocr)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write scores and words here")
     return parser
@@ -84,19 +107,27 @@ def _read_all(reader: Reader, samples: list[datasets.Sample], label: str) -> lis
     return readings
 
 
-def _table(
-    engine: str, icdar: list[Reading], icdar_total: IcdarScore, sroie: list[Reading], sroie_total: Score
+HEADER = (
+    "| engine | ICDAR15 e2e P | e2e R | e2e F1 | det F1 | SROIE word P | word R | word F1 "
+    "| s/img ICDAR15 | s/img SROIE | photos, receipts | install MB |"
+)
+
+
+def _row(
+    engine: str,
+    icdar: list[Reading],
+    icdar_total: IcdarScore,
+    sroie: list[Reading],
+    sroie_total: Score,
+    size: float | None,
 ) -> str:
     e2e, detection = icdar_total.end_to_end, icdar_total.detection
     icdar_cells = [e2e.precision, e2e.recall, e2e.f1, detection.f1] if icdar else [None] * 4
     sroie_cells = [sroie_total.precision, sroie_total.recall, sroie_total.f1] if sroie else [None] * 3
     cells = [*icdar_cells, *sroie_cells, _per_image(icdar), _per_image(sroie)]
-    header = (
-        "| engine | ICDAR15 e2e P | e2e R | e2e F1 | det F1 | SROIE word P | word R | word F1 "
-        f"| s/img ICDAR15 ({len(icdar)}) | s/img SROIE ({len(sroie)}) |"
-    )
-    row = "| " + " | ".join([engine, *("-" if v is None else f"{v:.3f}" for v in cells)]) + " |"
-    return "\n".join([header, "|---" * (len(cells) + 1) + "|", row])
+    text = ["-" if v is None else f"{v:.3f}" for v in cells]
+    text += [f"{len(icdar)}, {len(sroie)}", "-" if size is None else f"{size:.0f}"]
+    return "| " + " | ".join([engine, *text]) + " |"
 
 
 def _per_image(readings: list[Reading]) -> float | None:

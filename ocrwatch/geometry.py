@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]
@@ -43,6 +44,36 @@ def rows(boxes: Sequence[Quad]) -> list[list[int]]:
     return [sorted(row, key=lambda i: min(x for x, _ in boxes[i])) for row in grouped]
 
 
+def lines_of_words(boxes: Sequence[Quad], gap: float = 1.0) -> list[list[int]]:
+    """Join word boxes into lines, for engines that find words only: indices in reading order.
+
+    Words of one row of text (see `rows`) stay in one line while the space between two neighbours is
+    less than `gap` times the taller one's height; a wider space starts a new line (another column).
+    """
+    lines: list[list[int]] = []
+    for row in rows(boxes):
+        line = [row[0]]
+        for left, right in pairwise(row):
+            space = min(x for x, _ in boxes[right]) - max(x for x, _ in boxes[left])
+            height = max(_height(boxes[left]), _height(boxes[right]))
+            if space > gap * height:
+                lines.append(line)
+                line = []
+            line.append(right)
+        lines.append(line)
+    return lines
+
+
+def bounding_quad(boxes: Sequence[Quad]) -> Quad:
+    """The upright rectangle around all `boxes` (a line's box from its words' boxes)."""
+    if len(boxes) == 1:
+        return boxes[0]
+    xs = [x for box in boxes for x, _ in box]
+    ys = [y for box in boxes for _, y in box]
+    left, top, right, bottom = min(xs), min(ys), max(xs), max(ys)
+    return ((left, top), (right, top), (right, bottom), (left, bottom))
+
+
 def split_line_box(box: Quad, text: str) -> list[tuple[str, Quad]]:
     """Cut a line's box into one box per whitespace-separated word, in proportion to characters.
 
@@ -81,6 +112,11 @@ def _lerp(a: Point, b: Point, t: float) -> Point:
 def _vertical_span(box: Quad) -> tuple[float, float]:
     ys = [y for _, y in box]
     return min(ys), max(ys)
+
+
+def _height(box: Quad) -> float:
+    top, bottom = _vertical_span(box)
+    return bottom - top
 
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -186,7 +186,7 @@ def test_config_mistakes_are_named(tmp_path: Path) -> None:
     render_text(["x"]).save(tmp_path / "x.png")
     result = ocrwatch("scan", "x.png", "--config", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown engine 'easyocr'; known engines: rapidocr" in result.stderr
+    assert "unknown engine 'easyocr'; known engines: keras-ocr, rapidocr, tesseract" in result.stderr
 
     (tmp_path / "typo.yaml").write_text("documents:\n  pdf_dpy: 300\n")
     result = ocrwatch("scan", "x.png", "--config", "typo.yaml", cwd=tmp_path)

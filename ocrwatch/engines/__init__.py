@@ -16,6 +16,8 @@ __all__ = ["ENGINES", "Engine", "Line", "PageText", "Word", "create_engine"]
 
 ENGINES: dict[str, str] = {
     "rapidocr": "ocrwatch.engines.rapidocr:RapidOcrEngine",
+    "tesseract": "ocrwatch.engines.tesseract:TesseractEngine",
+    "keras-ocr": "ocrwatch.engines.kerasocr:KerasOcrEngine",
 }
 
 
