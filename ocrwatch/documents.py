@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pypdfium2
@@ -32,13 +33,13 @@ Image.MAX_IMAGE_PIXELS = None
 
 def file_sha256(path: Path) -> str:
     """The content hash that identifies a document whatever its name."""
-    with _opened(path) as stream:
+    with open_input(path) as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def open_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
     """Yield each page of `path` as an RGB uint8 array, EXIF orientation applied."""
-    with _opened(path) as stream:
+    with open_input(path) as stream:
         head = stream.read(len(PDF_MAGIC))
     if not head:
         raise EmptyFile("empty file (0 bytes)")
@@ -48,7 +49,8 @@ def open_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
         yield from _image_pages(path, settings)
 
 
-def _opened(path: Path):
+def open_input(path: Path) -> BinaryIO:
+    """Open an input for reading, turning the operating system's refusals into typed `InputError`s."""
     try:
         return path.open("rb")
     except PermissionError:

@@ -8,28 +8,21 @@ means it held still for at least that long; changed means it goes back for anoth
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ocrwatch.errors import NotAnImage, UnreadableFile
+from ocrwatch.documents import open_input
 from ocrwatch.index import FileRecord, FileStat
 
 
 def check(record: FileRecord) -> FileStat | None:
     """None when the file is still the one queued (it settled), else its new size and mtime.
 
-    Raises `UnreadableFile` (transient) when it is gone or cannot be opened for reading yet.
+    Raises `UnreadableFile` (transient) when it is gone or cannot be opened for reading yet, and
+    `NotAnImage` for a folder.
     """
-    path = Path(record.path)
-    try:
-        info = path.stat()
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise UnreadableFile("the file disappeared before it could be read") from None
-    except IsADirectoryError:
-        raise NotAnImage("a folder, not a file") from None
-    except OSError as error:
-        raise UnreadableFile(f"cannot read the file yet: {error.strerror}") from None
+    with open_input(Path(record.path)) as stream:
+        info = os.fstat(stream.fileno())
     if (info.st_size, info.st_mtime) == (record.size, record.mtime):
         return None
     return FileStat(record.path, info.st_size, info.st_mtime)
