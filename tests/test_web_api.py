@@ -21,6 +21,7 @@ from ocrwatch.config import Settings, WebSettings
 from ocrwatch.index import Index
 from ocrwatch.index.query import fold
 from ocrwatch.web import create_app
+from ocrwatch.web.uploads import body_limit
 from tests.conftest import render_text
 from tests.webserver import ServerThread
 
@@ -79,6 +80,33 @@ def assert_problem(response: httpx.Response, status: int, *reason: str) -> None:
     assert isinstance(detail, str)
     for part in reason:
         assert part in detail, detail
+
+
+def post_by_hand(
+    web: Web, path: str, content_type: str, *, length: int | None = None, chunks: tuple[bytes, ...] = ()
+) -> httpx.Response:
+    """POST only the headers (announcing `length` bytes), or `chunks` with chunked encoding and no end.
+
+    The client then stops sending and reads the answer, so the test sees what the server says to a body
+    it refuses part-way. (Sending the rest races the server's close against the client's writes: the
+    unread bytes make the kernel reset the connection, and the 413 can be lost with it.)
+    """
+    address = httpx.URL(web.url)
+    connection = http.client.HTTPConnection(address.host, address.port, timeout=60)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", content_type)
+        if length is None:
+            connection.putheader("Transfer-Encoding", "chunked")
+        else:
+            connection.putheader("Content-Length", str(length))
+        connection.endheaders()
+        for chunk in chunks:
+            connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        answer = connection.getresponse()
+        return httpx.Response(answer.status, headers=answer.getheaders(), content=answer.read())
+    finally:
+        connection.close()
 
 
 # --------------------------------------------------------------------------- reading images
@@ -294,14 +322,14 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(web: Web) -> None:
     assert_problem(
         web.client.post("/api/ocr", files={"file": ("big.jpg", big, "image/jpeg")}), 413, "web.max_upload_mb"
     )
-    huge = "A" * (4 * MAX_MB * 2**20)
-    assert_problem(web.client.post("/api/", json={"image": huge}), 413, "larger than the limit")
+    # Only the headers: the refusal comes before any byte of the body is read.
+    huge = len(json.dumps({"image": "A" * (4 * MAX_MB * 2**20)}))
+    response = post_by_hand(web, "/api/", "application/json", length=huge)
+    assert_problem(response, 413, "larger than the limit")
 
-    def chunks():  # no Content-Length: the server counts the bytes as they arrive
-        for _ in range(8):
-            yield b"x" * (MAX_MB * 2**20 // 2)
-
-    response = web.client.post("/api/", content=chunks(), headers={"Content-Type": "application/json"})
+    # No Content-Length: the server counts the bytes as they arrive and refuses one past its limit.
+    limit = body_limit(MAX_MB * 2**20)
+    response = post_by_hand(web, "/api/", "application/json", chunks=(b"x" * limit, b"x"))
     assert_problem(response, 413, "larger than the limit")
     assert web.client.get("/api/health").status_code == 200
 
