@@ -144,17 +144,17 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
     )
 
 
-def words_by_page(connection: Connection, page_ids: list[int]) -> dict[int, list[str]]:
-    """The text of each page's words, in order, for highlighting search hits."""
+def words_by_page(connection: Connection, page_ids: list[int]) -> dict[int, list[Word]]:
+    """Each page's words, in order, for highlighting search hits."""
     query = (
-        select(words.c.page_id, words.c.text)
+        select(words.c.page_id, words.c.text, words.c.score, words.c.box)
         .where(words.c.page_id.in_(page_ids))
         .order_by(words.c.page_id, words.c.number)
     )
-    texts: dict[int, list[str]] = defaultdict(list)
-    for page_id, text in connection.execute(query):
-        texts[page_id].append(text)
-    return texts
+    found: dict[int, list[Word]] = defaultdict(list)
+    for row in connection.execute(query):
+        found[row.page_id].append(Word(row.text, row.score, _load(row.box)))
+    return found
 
 
 def _group(rows: Iterable[Row[Any]]) -> dict[int, list[Row[Any]]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from ocrwatch.engines.base import Word
 from ocrwatch.result import DocumentText
 
 
@@ -64,6 +65,11 @@ class Hit:
     """bm25: lower is better."""
     words: list[int]
     """Indices into the page's words that match a query term, so a UI can draw their boxes."""
+    matched: list[Word]
+    """The words that `words` points at, in the same order: a UI needs no second look-up to draw them."""
+    width: int
+    height: int
+    """The page's size in pixels, which the boxes are measured in."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,8 @@ SEARCH = text(
         pages.id AS page_id,
         pages.document_id,
         pages.number,
+        pages.width,
+        pages.height,
         (
             SELECT files.path FROM files
             WHERE files.document_id = pages.document_id
@@ -102,6 +104,8 @@ class PageMatch(NamedTuple):
     page_id: int
     document_id: int
     number: int
+    width: int
+    height: int
     path: str
     snippet: list[tuple[str, bool]]
     rank: float
@@ -174,7 +178,16 @@ def search(connection: Connection, query: Query, limit: int, offset: int) -> lis
             raise
         raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
     return [
-        PageMatch(row.page_id, row.document_id, row.number, row.path, _segments(row.snippet), row.rank)
+        PageMatch(
+            row.page_id,
+            row.document_id,
+            row.number,
+            row.width,
+            row.height,
+            row.path,
+            _segments(row.snippet),
+            row.rank,
+        )
         for row in rows
     ]
 

@@ -346,17 +346,24 @@ class Index:
         with self._engine.connect() as connection:
             matches = sqlite.search(connection, parsed, limit, offset)
             page_words = document_rows.words_by_page(connection, [match.page_id for match in matches])
-        return [
-            Hit(
-                document_id=match.document_id,
-                page=match.number,
-                path=match.path,
-                snippet=match.snippet,
-                rank=match.rank,
-                words=parsed.matching_words(page_words[match.page_id]),
+        hits = []
+        for match in matches:
+            found = page_words[match.page_id]
+            indices = parsed.matching_words([word.text for word in found])
+            hits.append(
+                Hit(
+                    document_id=match.document_id,
+                    page=match.number,
+                    path=match.path,
+                    snippet=match.snippet,
+                    rank=match.rank,
+                    words=indices,
+                    matched=[found[index] for index in indices],
+                    width=match.width,
+                    height=match.height,
+                )
             )
-            for match in matches
-        ]
+        return hits
 
 
 _CHUNK = 500

@@ -115,33 +115,24 @@ def search(
 ) -> SearchOut:
     """Pages that match, best first, with the snippet's matches marked and the matching words' boxes."""
     hits = app.index.search(q, limit=limit, offset=offset)
-    loaded: dict[int, StoredDocument | None] = {}
-    out = []
-    for hit in hits:
-        if hit.document_id not in loaded:
-            loaded[hit.document_id] = app.index.document(hit.document_id)
-        document = loaded[hit.document_id]
-        if document is None or not 1 <= hit.page <= len(document.content.pages):
-            continue  # removed between the search and now
-        page = document.content.pages[hit.page - 1]
-        out.append(
-            HitOut(
-                document_id=hit.document_id,
-                page=hit.page,
-                path=hit.path,
-                rank=hit.rank,
-                snippet=[SnippetSegment(text=text, match=marked) for text, marked in hit.snippet],
-                words=[
-                    HitWord(index=i, text=page.words[i].text, score=page.words[i].score, box=_box(page, i))
-                    for i in hit.words
-                    if i < len(page.words)
-                ],
-                width=page.width,
-                height=page.height,
-                document_url=f"/api/documents/{hit.document_id}",
-                **_page_urls(hit.document_id, hit.page),
-            )
+    out = [
+        HitOut(
+            document_id=hit.document_id,
+            page=hit.page,
+            path=hit.path,
+            rank=hit.rank,
+            snippet=[SnippetSegment(text=text, match=marked) for text, marked in hit.snippet],
+            words=[
+                HitWord(index=index, text=word.text, score=word.score, box=[[x, y] for x, y in word.box])
+                for index, word in zip(hit.words, hit.matched, strict=True)
+            ],
+            width=hit.width,
+            height=hit.height,
+            document_url=f"/api/documents/{hit.document_id}",
+            **_page_urls(hit.document_id, hit.page),
         )
+        for hit in hits
+    ]
     return SearchOut(query=q, limit=limit, offset=offset, hits=out)
 
 
@@ -268,7 +259,3 @@ def _page_urls(document_id: int, page: int) -> dict[str, str]:
         "annotated_url": f"{base}/annotated",
         "thumbnail_url": f"{base}/thumbnail",
     }
-
-
-def _box(page: PageText, index: int) -> list[list[float]]:
-    return [[x, y] for x, y in page.words[index].box]
