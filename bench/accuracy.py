@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import datasets
 from bench.metrics import TEXT_RULE, IcdarScore, Score, TextBox, icdar2015_score, sroie_score
-from bench.readers import LEGACY_RAPIDOCR, Reader, install_size, open_reader
+from bench.readers import LEGACY_RAPIDOCR, RAPIDOCR_DEFAULTS, Reader, install_size, open_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,8 @@ def _arguments() -> argparse.ArgumentParser:
         "--engine",
         action="append",
         metavar="NAME[=ICDAR,SROIE]",
-        help=f"an ocrwatch engine name, or {LEGACY_RAPIDOCR} (run from a venv that has it); "
+        help=f"an ocrwatch engine name, {RAPIDOCR_DEFAULTS} (RapidOCR untuned), or {LEGACY_RAPIDOCR} "
+        "(run from a venv that has it); "
         "repeat for more engines; =20,10 limits this engine to 20 photos and 10 receipts "
         "(default: rapidocr)",
     )

@@ -34,6 +34,9 @@ class RapidOcrSettings(Strict):
     threads: int = Field(0, ge=0, description="onnxruntime threads per process; 0 lets onnxruntime choose")
     text_score: float = Field(0.5, ge=0, le=1, description="drop lines recognised with a lower score")
     use_angle_cls: bool = Field(True, description="turn upside-down lines before reading them")
+    detect_rotation: bool = Field(
+        True, description="read pages that lie sideways or upside down turned upright (needs use_angle_cls)"
+    )
 
 
 class TesseractSettings(Strict):

@@ -1,13 +1,18 @@
-"""Boxes on a page: reading order of lines, rows of text, and word boxes cut from a line's box."""
+"""Boxes on a page: reading order of lines, rows of text, word boxes cut from a line's box, and
+turning boxes between a page as stored and the same page turned upright."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]
-"""Four corners in image pixels, clockwise from top-left."""
+"""Four corners in image pixels, clockwise from the top-left *as the text reads*: the text runs from
+point 0 to point 1, so on a page stored sideways a box's point 0 is not its top-left on screen."""
+
+ROTATIONS = (0, 90, 180, 270)
+"""Page rotations in degrees clockwise: what turns a page as stored into the page read upright."""
 
 
 def quad_from_points(points: Sequence[Sequence[float]]) -> Quad:
@@ -121,3 +126,40 @@ def _height(box: Quad) -> float:
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def from_upright(box: Quad, rotation: int, width: int, height: int) -> Quad:
+    """`box`, measured on the page turned upright, in the pixels of the page as stored.
+
+    `rotation` is what turned the stored page (`width` x `height`) upright, in degrees clockwise.
+    """
+    return _map(box, lambda x, y: _from_upright_point(x, y, rotation, width, height))
+
+
+def to_upright(box: Quad, rotation: int, width: int, height: int) -> Quad:
+    """`box`, measured on the stored page (`width` x `height`), on the page turned upright."""
+    turned_width, turned_height = upright_size(rotation, width, height)
+    back = (360 - rotation) % 360
+    return _map(box, lambda x, y: _from_upright_point(x, y, back, turned_width, turned_height))
+
+
+def upright_size(rotation: int, width: int, height: int) -> tuple[int, int]:
+    """The (width, height) of a `width` x `height` page once turned by `rotation` degrees."""
+    return (height, width) if rotation in (90, 270) else (width, height)
+
+
+def _from_upright_point(x: float, y: float, rotation: int, width: int, height: int) -> Point:
+    if rotation == 0:
+        return (x, y)
+    if rotation == 90:
+        return (y, height - x)
+    if rotation == 180:
+        return (width - x, height - y)
+    if rotation == 270:
+        return (width - y, x)
+    raise ValueError(f"a page turns by one of {ROTATIONS} degrees, not {rotation}")
+
+
+def _map(box: Quad, point: Callable[[float, float], Point]) -> Quad:
+    a, b, c, d = (point(x, y) for x, y in box)
+    return (a, b, c, d)

@@ -119,7 +119,8 @@ def test_the_seeds_call_answers_words_with_boxes(web: Web) -> None:
     body = response.json()
     (page,) = body["pages"]
     assert words_of(page)[:2] == ["INVOICE", "4711"]
-    assert set(page) == {"page", "width", "height", "words", "lines"}  # the JSON output's page shape
+    # the JSON output's page shape
+    assert set(page) == {"page", "width", "height", "rotation", "words", "lines"}
     word = page["words"][0]
     assert set(word) == {"text", "score", "box"} and len(word["box"]) == 4
     assert all(len(corner) == 2 for corner in word["box"])

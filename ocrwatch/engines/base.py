@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ocrwatch.geometry import Quad, rows
+from ocrwatch.geometry import Quad, rows, to_upright
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +29,23 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class PageText:
-    """What an engine read on one page, lines in reading order."""
+    """What an engine read on one page, lines in reading order.
+
+    Boxes are in the pixels of the page as stored (`width` x `height`), also when the page had to be
+    turned to be read: `rotation` says by how much, in degrees clockwise (0, 90, 180 or 270).
+    """
 
     width: int
     height: int
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    rotation: int = 0
 
     @property
     def text(self) -> str:
         """The page's text, one row of text per line: lines side by side are joined by a space."""
-        return "\n".join(
-            " ".join(self.lines[index].text for index in row)
-            for row in rows([line.box for line in self.lines])
-        )
+        upright = [to_upright(line.box, self.rotation, self.width, self.height) for line in self.lines]
+        return "\n".join(" ".join(self.lines[index].text for index in row) for row in rows(upright))
 
 
 class Engine(Protocol):

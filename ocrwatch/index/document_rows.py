@@ -52,6 +52,7 @@ def _insert_pages(connection: Connection, document_id: int, content: list[PageTe
             "width": page.width,
             "height": page.height,
             "text": page.text,
+            "rotation": page.rotation,
         }
         for number, page in enumerate(content, start=1)
     ]
@@ -136,6 +137,7 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
     return PageText(
         width=row.width,
         height=row.height,
+        rotation=row.rotation,
         words=[Word(text=w.text, score=w.score, box=_load(w.box)) for w in word_rows],
         lines=[
             Line(text=line.text, score=line.score, box=_load(line.box), words=tuple(members[line.number]))

@@ -100,9 +100,11 @@ pages = Table(
     Column("width", Integer, nullable=False),
     Column("height", Integer, nullable=False),
     Column("text", Text, nullable=False),
+    Column("rotation", Integer, nullable=False, server_default="0"),
     UniqueConstraint("document_id", "number"),
 )
-"""`number` is 1-based; `text` is what the full-text index reads."""
+"""`number` is 1-based; `text` is what the full-text index reads; `rotation` (degrees clockwise) is
+how far the page was turned to be read."""
 
 lines = Table(
     "lines",

@@ -39,6 +39,9 @@ class PageOut(BaseModel):
     page: int = Field(description="1-based page number")
     width: int
     height: int
+    rotation: int = Field(
+        0, description="degrees clockwise the page was turned to be read; boxes are on the page as stored"
+    )
     words: list[WordOut]
     lines: list[LineOut]
 

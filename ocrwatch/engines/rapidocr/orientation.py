@@ -1,0 +1,42 @@
+"""Which way up a page is, told by what RapidOCR's detector and direction classifier already found.
+
+Every text line the detector finds is cropped along its length, and the direction classifier says
+whether the crop reads upright or upside down: a crop from a line running down the page was turned a
+quarter counter-clockwise first (RapidOCR turns crops at least 1.5 times taller than wide). So each
+clearly elongated line votes for one of the four rotations, weighted by its length, and the page is
+turned when most of its text agrees. Nothing is run for this beyond the reading itself; only a page
+found rotated is read a second time, upright.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+ELONGATED = 2.0
+"""Lines at least this many times longer than thick vote; shorter ones (a digit, a short word) can
+be read across as well as along, so their direction says little."""
+
+_ROTATION = {(False, False): 0, (False, True): 180, (True, False): 270, (True, True): 90}
+"""(line runs down the page, classifier says upside down) -> degrees clockwise to turn the page."""
+
+
+def page_rotation(boxes: np.ndarray, directions: Sequence[tuple[str, float]]) -> int:
+    """Degrees clockwise (0, 90, 180 or 270) that turn the page upright; 0 unless most text agrees.
+
+    `boxes` are the detector's line boxes (corners clockwise from the top-left of the page as
+    stored); `directions` the classifier's (label, score) for each, label "0" or "180".
+    """
+    votes: Counter[int] = Counter()
+    for box, (label, score) in zip(boxes, directions, strict=True):
+        across = float(np.linalg.norm(box[1] - box[0]))
+        down = float(np.linalg.norm(box[3] - box[0]))
+        if max(across, down) < ELONGATED * max(min(across, down), 1.0):
+            continue
+        votes[_ROTATION[down > across, label == "180"]] += max(across, down) * score
+    if not votes:
+        return 0
+    rotation, weight = votes.most_common(1)[0]
+    return rotation if weight > votes.total() / 2 else 0
