@@ -55,7 +55,6 @@ class RapidOcrEngine:
         )
         self._read(_warm_up_page())  # RapidOCR loads its models on first use: not on a user's file
 
-
     def read(self, image: np.ndarray) -> PageText:
         height, width = image.shape[:2]
         stored = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
