@@ -50,10 +50,11 @@ class Hooks:
             return
         try:
             summary = summarize(self._index, profile, outcome, moved)
+            # ASCII with \u escapes: a file name that is not valid UTF-8 still makes valid JSON.
+            body = json.dumps(summary).encode("ascii")
         except Exception:  # a notification must never stop the daemon
             log.exception("%s for %s: cannot make its summary", key, printable(outcome.path))
             return
-        body = json.dumps(summary, ensure_ascii=False).encode()
         subject = printable(outcome.path)
         if hook.webhook:
             webhook = hook.webhook

@@ -69,6 +69,7 @@ class Dispatcher:
             self._push(delivery, monotonic())
 
     def pending(self) -> int:
+        """Deliveries not finished yet: due, waiting to retry, or being made."""
         with self._changed:
             return len(self._due) + len(self._sending)
 

@@ -62,8 +62,7 @@ def post(webhook: Webhook, body: bytes) -> Attempt:
 def redacted(url: str) -> str:
     """The URL for a log line, without credentials or a query, which often carry secrets."""
     parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def run(command: Sequence[str], timeout: float, summary: dict[str, Any], body: bytes) -> Attempt:
