@@ -231,14 +231,19 @@ def test_a_slow_answer_times_out_and_is_retried(log: pytest.LogCaptureFixture) -
     assert lines[1].endswith("HTTP 200 (attempt 2 of 4)")
 
 
-def test_a_refusal_is_not_retried(log: pytest.LogCaptureFixture) -> None:
-    receiver = Receiver([(404, 0.0)])
+@pytest.mark.parametrize(
+    ("status", "line"),
+    [(404, "HTTP 404 Not Found (attempt 1 of 4); not retried"),
+     (301, "HTTP 301 Moved Permanently (attempt 1 of 4); not retried")],  # never followed as a GET
+)  # fmt: skip
+def test_a_refusal_or_redirect_is_not_retried(status: int, line: str, log: pytest.LogCaptureFixture) -> None:
+    receiver = Receiver([(status, 0.0)])
     try:
         lines = deliver(receiver.url, log)
     finally:
         receiver.close()
     assert len(receiver.requests) == 1
-    assert lines == ["on_done webhook for a.png: HTTP 404 Not Found (attempt 1 of 4); not retried"]
+    assert lines == [f"on_done webhook for a.png: {line}"]
 
 
 def test_a_server_that_is_down_is_given_up_after_the_retries(log: pytest.LogCaptureFixture) -> None:

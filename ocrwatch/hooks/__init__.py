@@ -50,7 +50,7 @@ class Hooks:
             return
         try:
             summary = summarize(self._index, profile, outcome, moved)
-            # ASCII with \u escapes: a file name that is not valid UTF-8 still makes valid JSON.
+            # ASCII, other letters as \u escapes: no receiver need guess the encoding.
             body = json.dumps(summary).encode("ascii")
         except Exception:  # a notification must never stop the daemon
             log.exception("%s for %s: cannot make its summary", key, printable(outcome.path))
