@@ -7,10 +7,13 @@ person at a shell read the same folders. A mistake is reported with its key and 
 from __future__ import annotations
 
 import os
+import re
+import string
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -127,6 +130,65 @@ class OnFailure(StrEnum):
     MOVE = "move"
 
 
+HOOK_PLACEHOLDERS = (
+    "event", "status", "profile", "folder", "source", "moved_to", "sha256", "document_id", "pages",
+    "seconds", "engine", "error", "timestamp", "id", "text", "json",
+)  # fmt: skip
+"""What a hook command's arguments may name in braces: the summary's fields, and the text and JSON outputs."""
+
+
+class Webhook(Strict):
+    """An HTTP POST of the JSON summary, retried with backoff when the receiver is down or overloaded."""
+
+    url: str = Field(description="an http:// or https:// URL")
+    timeout_seconds: float = Field(10.0, gt=0, description="for each attempt")
+    retries: int = Field(5, ge=0, le=20, description="after a connection error, a timeout, 429 or 5xx")
+    retry_seconds: float = Field(2.0, gt=0, description="wait before the first retry; doubled each time")
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every POST")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _one_line_each(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\r\n\0]", text):
+                raise ValueError(f"header {name!r}: a name is one word (RFC 9110 token), a value one line")
+        return value
+
+
+class Hook(Strict):
+    """What to do once a file is done (`on_done`) or has failed (`on_failed`): a webhook, a command, both."""
+
+    webhook: Webhook | None = None
+    command: tuple[str, ...] | None = Field(
+        None, min_length=1, description="a program and its arguments, run without a shell"
+    )
+    command_timeout_seconds: float = Field(60.0, gt=0, description="a command running longer is killed")
+
+    @field_validator("command")
+    @classmethod
+    def _known_placeholders(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        known = ", ".join(f"{{{name}}}" for name in HOOK_PLACEHOLDERS)
+        for argument in value or ():
+            try:
+                parsed = list(string.Formatter().parse(argument))
+            except ValueError as error:
+                raise ValueError(f"{argument!r}: {error} (write a literal brace as {{{{ or }}}})") from None
+            for _, field, spec, conversion in parsed:
+                if field is not None and field not in HOOK_PLACEHOLDERS:
+                    raise ValueError(f"{argument!r}: unknown placeholder {{{field}}}; known: {known}")
+                if spec or conversion:
+                    raise ValueError(f"{argument!r}: write {{{field}}} plainly, with no format or conversion")
+        return value
+
+
 def cores() -> int:
     """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -146,6 +208,8 @@ class FolderOptions(Strict):
     on_failure: OnFailure = OnFailure.KEEP
     done: Path | None = Field(None, description="where on_success: move puts originals")
     failed: Path | None = Field(None, description="where on_failure: move puts originals")
+    on_done: Hook | None = Field(None, description="a webhook and/or command once a file is read")
+    on_failed: Hook | None = Field(None, description="a webhook and/or command once a file has failed")
 
     @field_validator("output", "done", "failed", mode="after")
     @classmethod
@@ -169,6 +233,8 @@ class WatchFolder(Strict):
     on_failure: OnFailure | None = None
     done: Path | None = None
     failed: Path | None = None
+    on_done: Hook | None = Field(None, description="replaces the top-level on_done; {} for none")
+    on_failed: Hook | None = Field(None, description="replaces the top-level on_failed; {} for none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +345,25 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def _resolve_folders(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    return {
+    resolved = {
         key: str(base / Path(value).expanduser()) if key in _PATH_KEYS and isinstance(value, str) else value
         for key, value in data.items()
     }
+    for key in ("on_done", "on_failed"):
+        if key in resolved:
+            resolved[key] = _resolve_command(resolved[key], base)
+    return resolved
+
+
+def _resolve_command(hook: Any, base: Path) -> Any:
+    """A hook's program given as a path (`scripts/notify`, `~/bin/notify`) is made absolute, relative
+    to the config file; a bare name (`notify-send`) is looked up in PATH when it runs."""
+    if not isinstance(hook, dict) or not isinstance(command := hook.get("command"), list) or not command:
+        return hook
+    program = command[0]
+    if isinstance(program, str) and "/" in program:
+        return {**hook, "command": [str(base / Path(program).expanduser()), *command[1:]]}
+    return hook
 
 
 def _describe(error: ValidationError, path: Path | None) -> str:

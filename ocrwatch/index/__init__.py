@@ -1,6 +1,6 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
-from ocrwatch.index.records import FileRecord, FileStat, FileStatus, Hit, StoredDocument
+from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
 from ocrwatch.index.store import Index
 
-__all__ = ["FileRecord", "FileStat", "FileStatus", "Hit", "Index", "StoredDocument"]
+__all__ = ["DocumentBrief", "FileRecord", "FileStat", "FileStatus", "Hit", "Index", "StoredDocument"]

@@ -84,3 +84,16 @@ class StoredDocument:
     created_at: datetime
     content: DocumentText
     """Rebuilt from the stored pages, lines and words; `source` is the first path."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentBrief:
+    """A document's facts without its pages: what a notification tells, for one cheap query."""
+
+    id: int
+    sha256: str
+    engine: str
+    engine_version: str
+    page_count: int
+    output_stem: str | None
+    """As in `StoredDocument`: the stem of the first path recorded as done with this content."""

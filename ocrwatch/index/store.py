@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert
 
 from ocrwatch.index import database, document_rows, sqlite
 from ocrwatch.index.query import parse
-from ocrwatch.index.records import FileRecord, FileStat, FileStatus, Hit, StoredDocument
+from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
 from ocrwatch.index.tables import documents, files
 from ocrwatch.result import DocumentText
 
@@ -332,6 +332,27 @@ class Index:
     def document(self, document_id: int) -> StoredDocument | None:
         with self._engine.connect() as connection:
             return document_rows.load(connection, document_id)
+
+    def document_brief(self, document_id: int) -> DocumentBrief | None:
+        """The document's sha256, engine, page count and output name, without loading its pages."""
+        stem = (
+            select(files.c.output_stem)
+            .where(files.c.document_id == documents.c.id, files.c.status == FileStatus.DONE)
+            .order_by(files.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = select(
+            documents.c.id,
+            documents.c.sha256,
+            documents.c.engine,
+            documents.c.engine_version,
+            documents.c.page_count,
+            stem.label("output_stem"),
+        ).where(documents.c.id == document_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else DocumentBrief(**row._mapping)
 
     def document_for_path(self, path: str) -> StoredDocument | None:
         with self._engine.connect() as connection:

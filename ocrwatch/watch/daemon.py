@@ -4,7 +4,8 @@ This process is the database's one writer: it turns events and rescans into queu
 them, settles them, hashes them, hands the reading to the worker processes, records what comes back
 and applies the after-actions. At most `2 * workers` files are in hand at once; the rest wait in the
 index, so a burst of 10,000 files costs rows, not memory. SIGTERM or SIGINT stops claiming, lets the
-files in hand finish within `stop_timeout_seconds`, puts the rest back in the queue and returns.
+files in hand finish within `stop_timeout_seconds`, puts the rest back in the queue, gives pending
+notifications what is left of that time (`ocrwatch.hooks`) and returns.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from time import monotonic, perf_counter
 from ocrwatch.config import OnFailure, OnSuccess, Profile, Settings
 from ocrwatch.engines import ENGINES
 from ocrwatch.errors import ConfigError, OcrwatchError, WorkerCrashed
+from ocrwatch.hooks import Hooks
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index
 from ocrwatch.pipeline import OcrJob, Outcome, fail, finish, prepare, unexpected
 from ocrwatch.result import DocumentText
-from ocrwatch.watch import observer, scanner, settle
+from ocrwatch.watch import observer, printable, scanner, settle
 from ocrwatch.watch.after import after_failure, after_success
 from ocrwatch.watch.notify import notify
 from ocrwatch.watch.patterns import Patterns
@@ -64,6 +66,7 @@ class Daemon:
     def run(self) -> None:
         """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched."""
         self._check()
+        self._hooks = Hooks(self.index, self.profiles.values())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         if requeued := self.index.requeue_processing():
@@ -90,7 +93,9 @@ class Daemon:
             notify("STOPPING=1")
             for running in observers:
                 running.stop()
-            self._finish_in_hand()
+            deadline = monotonic() + self.settings.stop_timeout_seconds
+            self._finish_in_hand(deadline)
+            self._hooks.close(deadline, self._hurry)
 
     def _check(self) -> None:
         if not self.profiles:
@@ -220,7 +225,9 @@ class Daemon:
     # Recording
 
     def _succeeded(self, profile: Profile, outcome: Outcome) -> None:
-        self._log(outcome, after_success(profile, outcome.path))
+        moved = after_success(profile, outcome.path)
+        self._log(outcome, moved)
+        self._hooks.notify(profile, outcome, moved)
 
     def _failed(
         self,
@@ -237,7 +244,7 @@ class Daemon:
             self.index.retry_later(record.path, str(error), delay)
             log.warning(
                 "retry %s in %.0f s (attempt %d of %d): %s",
-                _printable(source),
+                printable(source),
                 delay,
                 record.attempts + 1,
                 self.settings.retries + 1,
@@ -245,20 +252,21 @@ class Daemon:
             )
             return
         outcome = fail(self.index, source, error, perf_counter() - started, sha256)
-        self._log(outcome, after_failure(profile, source, str(error)))
+        moved = after_failure(profile, source, str(error))
+        self._log(outcome, moved)
+        self._hooks.notify(profile, outcome, moved)
 
     def _log(self, outcome: Outcome, moved: Path | None = None) -> None:
         """One line per file for journald: outcome, path, seconds, and why or where it went."""
-        line = f"{outcome.status.value} {_printable(outcome.path)} {outcome.seconds:.2f} s"
+        line = f"{outcome.status.value} {printable(outcome.path)} {outcome.seconds:.2f} s"
         if outcome.error:
             line += f": {outcome.error}"
         if moved:
-            line += f" → {_printable(moved)}"
+            line += f" → {printable(moved)}"
         (log.warning if outcome.error else log.info)(line)
 
-    def _finish_in_hand(self) -> None:
-        """Give the files in hand `stop_timeout_seconds` to finish; queue the rest again."""
-        deadline = monotonic() + self.settings.stop_timeout_seconds
+    def _finish_in_hand(self, deadline: float) -> None:
+        """Give the files in hand until `deadline` to finish; queue the rest again."""
         while self._in_hand and not self._hurry.is_set() and (left := deadline - monotonic()) > 0:
             self._wait(min(TICK, left))
         if self._in_hand:
@@ -269,9 +277,3 @@ class Daemon:
             self._workers.kill()
         else:
             self._workers.close()
-
-
-def _printable(path: Path) -> str:
-    """The path for a log line; control characters in a name (a newline) could forge other lines."""
-    text = str(path)
-    return text if text.isprintable() else repr(text)
