@@ -366,6 +366,10 @@ def _resolve_command(hook: Any, base: Path) -> Any:
     return hook
 
 
+_SECRET_KEYS = {"headers", "token"}
+"""Keys whose values a config error names but does not print: webhook credentials, the web token."""
+
+
 def _describe(error: ValidationError, path: Path | None) -> str:
     where = f"{path}: " if path else ""
     problems = []
@@ -375,6 +379,8 @@ def _describe(error: ValidationError, path: Path | None) -> str:
             problems.append(f"{key}: unknown key")
         elif item["type"] == "value_error" and not item["loc"]:
             problems.append(str(item["ctx"]["error"]))  # a check across keys names its keys itself
+        elif _SECRET_KEYS & {str(part) for part in item["loc"]}:
+            problems.append(f"{key}: {item['msg']}")  # never echo a secret into a log
         else:
             problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
     return where + "invalid configuration\n  " + "\n  ".join(problems)

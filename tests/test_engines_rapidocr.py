@@ -120,7 +120,7 @@ def receipts(data_dir: Path, engine: Engine) -> list[tuple[np.ndarray, PageText,
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_receipts_turned_any_way_are_read_as_well_as_upright(receipts, engine: Engine, rotation: int):
-    """The figures for 100 receipts are in the README (bench/rotation.py)."""
+    """The figures for 100 receipts, from bench/rotation.py, are in the README."""
     for image, upright, truth in receipts:
         stored = np.ascontiguousarray(np.rot90(image, rotation // 90))  # needs `rotation` clockwise
         page = engine.read(stored)

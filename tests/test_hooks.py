@@ -412,3 +412,11 @@ def test_the_daemon_goes_on_while_a_webhook_is_down(
         assert "Traceback" not in daemon.log()
     finally:
         daemon.kill()
+
+
+def test_a_config_error_in_a_webhook_header_does_not_print_the_secret() -> None:
+    headers = {"Authorization": "Bearer s3cret-token\nX-Injected: 1"}
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, on_done={"webhook": {"url": "http://127.0.0.1:9/", "headers": headers}})
+    assert "on_done.webhook.headers" in str(error.value)
+    assert "s3cret" not in str(error.value)
