@@ -35,6 +35,12 @@ class PageText:
     height: int
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    rotation: int = 0
+    """Degrees clockwise the image had to be turned for its text to read upright (0, 90, 180 or 270).
+
+    Word and line boxes stay in the coordinates of the image as stored; a box's points are in reading
+    order (top-left, top-right, bottom-right, bottom-left as read), so its text runs from point 0 to 1.
+    """
 
     @property
     def text(self) -> str:
