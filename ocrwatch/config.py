@@ -124,6 +124,20 @@ class OnFailure(StrEnum):
     MOVE = "move"
 
 
+class OutputFormat(StrEnum):
+    """The files written for each input (README, Outputs)."""
+
+    TEXT = "text"
+    JSON = "json"
+    ANNOTATED = "annotated"
+    PDF = "pdf"
+    HOCR = "hocr"
+    ALTO = "alto"
+
+
+DEFAULT_OUTPUTS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.ANNOTATED)
+
+
 def cores() -> int:
     """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -143,6 +157,7 @@ class FolderOptions(Strict):
     on_failure: OnFailure = OnFailure.KEEP
     done: Path | None = Field(None, description="where on_success: move puts originals")
     failed: Path | None = Field(None, description="where on_failure: move puts originals")
+    outputs: tuple[OutputFormat, ...] = Field(DEFAULT_OUTPUTS, description="the files written for each input")
 
     @field_validator("output", "done", "failed", mode="after")
     @classmethod
@@ -166,6 +181,7 @@ class WatchFolder(Strict):
     on_failure: OnFailure | None = None
     done: Path | None = None
     failed: Path | None = None
+    outputs: tuple[OutputFormat, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
