@@ -10,6 +10,9 @@ CONFIG ?= config.example.yaml
 TESSERACT_DEBS := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu libtesseract-dev libleptonica-dev pkg-config \
   fonts-dejavu-core
 
+# pdftotext reads the searchable PDF's text layer back in the tests.
+TEST_DEBS := poppler-utils
+
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test test-keras bench clean debian-packages browser systemd-analyze
@@ -30,9 +33,9 @@ $(KERAS_BIN)/ocrwatch: pyproject.toml
 	touch $@
 
 debian-packages:
-	@dpkg -s $(TESSERACT_DEBS) >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(TESSERACT_DEBS); \
-	  else echo "ocrwatch needs: sudo apt-get install $(TESSERACT_DEBS)"; exit 1; fi; }
+	@dpkg -s $(TESSERACT_DEBS) $(TEST_DEBS) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(TESSERACT_DEBS) $(TEST_DEBS); \
+	  else echo "ocrwatch needs: sudo apt-get install $(TESSERACT_DEBS) $(TEST_DEBS)"; exit 1; fi; }
 
 run: $(BIN)/ocrwatch
 	mkdir -p inbox

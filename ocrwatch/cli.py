@@ -23,7 +23,11 @@ from ocrwatch.config import Settings, load_settings
 from ocrwatch.documents import SUFFIXES
 from ocrwatch.engines import create_engine
 from ocrwatch.errors import ConfigError, OcrwatchError
+from ocrwatch.export import ExportFormat
+from ocrwatch.export import export as export_document
+from ocrwatch.export import find as find_document
 from ocrwatch.index import FileStatus, Index, StoredDocument
+from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status
 from ocrwatch.web.security import is_loopback
 
@@ -234,6 +238,39 @@ def show(
         raise typer.Exit(1)
     out.print(_metadata(document, settings))
     out.print(escape(document.content.text))
+
+
+@app.command()
+def export(
+    target: Annotated[str, typer.Argument(help="A document id or the path of a file that was read.")],
+    output_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="The output to rebuild.")],
+    out_file: Annotated[
+        str | None,
+        typer.Option("--out", help="Write to FILE; '-' or none: standard output (pdf needs --out)."),
+    ] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Rebuild a document's output from the index, without OCR (the PDF also needs the original)."""
+    if output_format is ExportFormat.PDF and out_file is None:
+        err.print("[red]error:[/] --format pdf needs --out FILE (or --out - for standard output)")
+        raise typer.Exit(2)
+    settings = _settings(config, db=db)
+    with _open_index(settings) as index:
+        document = find_document(index, target)
+    if document is None:
+        err.print(f"{target}: not in the index (or it failed: see ocrwatch show)")
+        raise typer.Exit(1)
+    try:
+        data = export_document(document, output_format)
+        if out_file in (None, "-"):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            write_atomic(Path(out_file), data)
+    except OcrwatchError as error:
+        err.print(f"[red]error:[/] {escape(str(error))}")
+        raise typer.Exit(1) from None
 
 
 @app.command()

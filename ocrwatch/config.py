@@ -189,6 +189,20 @@ class Hook(Strict):
         return value
 
 
+class OutputFormat(StrEnum):
+    """The files written for each input (README, Outputs)."""
+
+    TEXT = "text"
+    JSON = "json"
+    ANNOTATED = "annotated"
+    PDF = "pdf"
+    HOCR = "hocr"
+    ALTO = "alto"
+
+
+DEFAULT_OUTPUTS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.ANNOTATED)
+
+
 def cores() -> int:
     """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -210,6 +224,7 @@ class FolderOptions(Strict):
     failed: Path | None = Field(None, description="where on_failure: move puts originals")
     on_done: Hook | None = Field(None, description="a webhook and/or command once a file is read")
     on_failed: Hook | None = Field(None, description="a webhook and/or command once a file has failed")
+    outputs: tuple[OutputFormat, ...] = Field(DEFAULT_OUTPUTS, description="the files written for each input")
 
     @field_validator("output", "done", "failed", mode="after")
     @classmethod
@@ -235,6 +250,7 @@ class WatchFolder(Strict):
     failed: Path | None = None
     on_done: Hook | None = Field(None, description="replaces the top-level on_done; {} for none")
     on_failed: Hook | None = Field(None, description="replaces the top-level on_failed; {} for none")
+    outputs: tuple[OutputFormat, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,11 @@ class FileChanged(InputError):
     transient = True
 
 
+class OriginalChanged(FileChanged):
+    """An output that needs the original file (the searchable PDF's page images) found it gone, or no
+    longer holding the content that was read: the PDF would lay one file's text over another's pages."""
+
+
 class NotAnImage(InputError):
     """The content is neither an image format we read nor a PDF."""
 

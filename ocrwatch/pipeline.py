@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from time import perf_counter
 
-from ocrwatch.config import Settings
+from ocrwatch.config import OutputFormat, Settings
 from ocrwatch.documents import file_sha256, open_pages
 from ocrwatch.engines import Engine, PageText, create_engine
 from ocrwatch.errors import FileChanged, OcrwatchError, Unexpected, UnreadableFile
@@ -100,7 +100,7 @@ def read_document(job: OcrJob, engine: Engine) -> DocumentText:
     if file_sha256(job.source) != job.sha256:
         raise FileChanged("the file changed while it was being read")
     write_started = perf_counter()
-    write_outputs(content, annotated, OutputPaths(job.settings.output, job.stem))
+    write_outputs(content, annotated, OutputPaths(job.settings.output, job.stem), job.settings.outputs)
     content.timings["write"] = perf_counter() - write_started
     return content
 
@@ -154,8 +154,9 @@ class Pipeline:
 
 
 def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tuple[DocumentText, list[bytes]]:
-    """OCR every page; keep each page's annotated copy as JPEG bytes, not its decoded image."""
+    """OCR every page; keep each page's annotated copy (when chosen) as JPEG bytes, not its image."""
     timings = {"open": 0.0, "ocr": 0.0, "annotate": 0.0}
+    annotating = OutputFormat.ANNOTATED in settings.outputs
     pages: list[PageText] = []
     annotated: list[bytes] = []
     mark = perf_counter()
@@ -165,7 +166,8 @@ def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tupl
         page = engine.read(image)
         timings["ocr"] += perf_counter() - mark
         mark = perf_counter()
-        annotated.append(encode_jpeg(annotate(image, page), settings.annotate.quality))
+        if annotating:
+            annotated.append(encode_jpeg(annotate(image, page), settings.annotate.quality))
         pages.append(page)
         timings["annotate"] += perf_counter() - mark
         mark = perf_counter()

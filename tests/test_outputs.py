@@ -158,12 +158,9 @@ def test_output_paths_keep_the_full_input_name(tmp_path: Path):
     assert paths.text == tmp_path / "2026" / "a b ä.jpg.txt"
     assert paths.json == tmp_path / "2026" / "a b ä.jpg.json"
     assert paths.annotated(1) == tmp_path / "2026" / "a b ä.jpg.page-1.jpg"
-    assert paths.all(2) == [
-        paths.text,
-        paths.json,
-        tmp_path / "2026" / "a b ä.jpg.page-1.jpg",
-        tmp_path / "2026" / "a b ä.jpg.page-2.jpg",
-    ]
+    assert paths.pdf == tmp_path / "2026" / "a b ä.jpg.pdf"
+    assert paths.hocr == tmp_path / "2026" / "a b ä.jpg.hocr"
+    assert paths.alto == tmp_path / "2026" / "a b ä.jpg.alto.xml"
 
 
 def test_pages_are_counted_from_one(tmp_path: Path):

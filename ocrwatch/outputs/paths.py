@@ -34,7 +34,8 @@ def output_stem(source: Path, root: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OutputPaths:
-    """The output files of one input: `<out_dir>/<stem>.txt`, `.json` and `.page-<N>.jpg`."""
+    """The output files of one input: `<out_dir>/<stem>.txt`, `.json`, `.page-<N>.jpg`, `.pdf`, `.hocr`
+    and `.alto.xml`."""
 
     out_dir: Path
     stem: str
@@ -55,15 +56,23 @@ class OutputPaths:
     def json(self) -> Path:
         return self._inside(f"{self.stem}.json")
 
+    @property
+    def pdf(self) -> Path:
+        return self._inside(f"{self.stem}.pdf")
+
+    @property
+    def hocr(self) -> Path:
+        return self._inside(f"{self.stem}.hocr")
+
+    @property
+    def alto(self) -> Path:
+        return self._inside(f"{self.stem}.alto.xml")
+
     def annotated(self, page: int) -> Path:
         """The annotated copy of page `page`, counted from 1."""
         if page < 1:
             raise ValueError(f"pages are counted from 1, got {page}")
         return self._inside(f"{self.stem}.page-{page}.jpg")
-
-    def all(self, page_count: int) -> list[Path]:
-        """Every output of an input with `page_count` pages, e.g. to remove them all."""
-        return [self.text, self.json, *(self.annotated(page) for page in range(1, page_count + 1))]
 
     def _inside(self, name: str) -> Path:
         """`out_dir / name`, refused if it resolves (through symlinks) outside `out_dir`."""
