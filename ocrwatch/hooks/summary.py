@@ -50,7 +50,7 @@ def summarize(index: Index, profile: Profile, outcome: Outcome, moved: Path | No
 def _outputs(paths: OutputPaths, pages: int) -> dict[str, Any]:
     """The output files that exist: a duplicate's are those its content was first read into, which
     another watched folder may have written elsewhere."""
-    named = {"text": paths.text, "json": paths.json}
+    named = {"text": paths.text, "json": paths.json, "pdf": paths.pdf, "hocr": paths.hocr, "alto": paths.alto}
     found: dict[str, Any] = {kind: str(path) for kind, path in named.items() if path.exists()}
     annotated = (paths.annotated(page) for page in range(1, pages + 1))
     found["annotated"] = [str(path) for path in annotated if path.exists()]

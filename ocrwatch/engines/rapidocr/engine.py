@@ -3,6 +3,11 @@
 RapidOCR's steps are run one by one (`preprocess_img`, `run_ocr_steps`, `build_final_output`, the
 three steps of its `__call__`) because the direction classifier's answers, which `__call__` drops,
 say which way up the page is (`orientation`).
+
+RapidOCR shrinks every image whose longest side exceeds 2000 pixels to that side. That suits an A4
+page, but a long receipt (750 x 3500) comes out so narrow that its letters blur away (word F1 0.73
+against 0.84 unshrunk, `bench/README.md`). ocrwatch bounds the pixel count instead, at what the
+2000-pixel rule leaves of an A4 page: the detector's cost follows the pixels, not the longest side.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ class _Reading:
     word_results: tuple[Sequence[RawWord], ...] = ()
     rotation: int = 0
     """What the classifier's votes say would turn the image read upright."""
+
+
+MAX_PIXELS = 2000 * 1414
+"""Larger pages are shrunk to this many pixels before reading (an A4 page at 2000 x 1414)."""
 
 
 class RapidOcrEngine:
@@ -82,6 +91,7 @@ class RapidOcrEngine:
         ocr = self._ocr
         use = {"use_det": True, "use_cls": self._use_cls, "use_rec": True}
         ocr.update_params(**use)  # RapidOCR keeps per-call switches: say them every time
+        ocr.max_side_len = _longest_side_within(bgr.shape[0], bgr.shape[1], MAX_PIXELS)
         prepared, record = ocr.preprocess_img(bgr)
         detected, directions, recognized, crops = ocr.run_ocr_steps(prepared, record)
         rotation = 0
@@ -97,6 +107,15 @@ class RapidOcrEngine:
             word_results=tuple(result.word_results),
             rotation=rotation,
         )
+
+
+def _longest_side_within(height: int, width: int, pixels: int) -> int:
+    """The longest side a `width` x `height` image may keep so that it holds at most `pixels`."""
+    return (
+        max(height, width, 1)
+        if height * width <= pixels
+        else int(max(height, width) * (pixels / (height * width)) ** 0.5)
+    )
 
 
 def _warm_up_page() -> np.ndarray:
