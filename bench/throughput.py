@@ -102,7 +102,10 @@ class RapidOcrDefaults:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _arguments().parse_args(argv)
+    parser = _arguments()
+    args = parser.parse_args(argv)
+    if 0 in args.workers or args.images < 1:
+        parser.error("--workers and --images need at least 1")
     started = perf_counter()
     cpus = os.cpu_count() or 1
     load_start = os.getloadavg()
