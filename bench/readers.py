@@ -43,11 +43,18 @@ class RapidOcrDefaults:
     to the text and the other corrections. Word boxes are asked for (`return_word_box`), since the
     ICDAR 2015 metric scores words; lines RapidOCR gives none for are cut into words as ocrwatch does."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 0) -> None:
+        """`threads`: onnxruntime's threads; 0 leaves its default (every core)."""
         from rapidocr import RapidOCR
         from rapidocr._version import __version__
 
-        self._ocr = RapidOCR(params={"Global.log_level": "error", "Global.return_word_box": True})
+        self._ocr = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.return_word_box": True,
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads or -1,
+            }
+        )
         self.label = f"rapidocr {__version__} at its defaults"
 
     def read(self, image: np.ndarray) -> list[TextBox]:

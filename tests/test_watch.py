@@ -251,3 +251,14 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     )
     # verify only warns about unknown keys and bad values; any output is a mistake in the unit.
     assert result.returncode == 0 and result.stderr.strip() == "" and result.stdout.strip() == "", result
+
+
+def test_workers_share_the_cores_unless_threads_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocrwatch.config import EngineSettings, TesseractSettings
+    from ocrwatch.watch import workers
+
+    monkeypatch.setattr(workers, "cores", lambda: 4)
+    shared = workers._share_cores(EngineSettings(tesseract=TesseractSettings(threads=0)), 2)
+    assert (shared.rapidocr.threads, shared.tesseract.threads) == (2, 2)
+    assert workers._share_cores(EngineSettings(), 8).tesseract.threads == 1  # set: kept
+    assert workers._share_cores(EngineSettings(), 8).rapidocr.threads == 1  # never 0 threads
