@@ -61,9 +61,11 @@ test-keras: $(KERAS_BIN)/ocrwatch
 	$(KERAS_BIN)/pytest -k keras tests/test_engines.py tests/test_engines_keras.py
 
 bench: $(BIN)/ocrwatch
-	$(BIN)/python bench/accuracy.py
-	$(BIN)/python bench/speed.py
-	$(BIN)/python bench/daemon.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/accuracy.py --engine rapidocr-defaults --engine rapidocr --engine tesseract
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/throughput.py --engine rapidocr-defaults --engine rapidocr --engine tesseract --threads 1
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/rotation.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/speed.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python bench/daemon.py
 
 clean:
 	rm -rf $(VENV) $(KERAS_VENV) .pytest_cache
