@@ -99,13 +99,22 @@ def test_most_of_the_text_decides_which_way_up_the_page_is(sideways: bool, label
     lines = [box(10, 10 + 50 * i, 30, 300) if sideways else box(10, 10 + 50 * i, 300, 30) for i in range(5)]
     stray = [box(400, 10, 300, 30)]  # one line the other way does not turn the page
     directions = [(label, 0.99)] * 5 + [("0" if label == "180" else "180", 0.99)]
-    assert page_rotation(np.array(lines + stray), directions) == expected
+    assert page_rotation(np.array(lines + stray), directions, 0.9) == expected
 
 
 def test_short_boxes_do_not_vote_and_a_page_without_lines_stays_as_it_is() -> None:
     digits = np.array([box(10 + 40 * i, 10, 30, 40) for i in range(8)])
-    assert page_rotation(digits, [("180", 0.99)] * 8) == 0
-    assert page_rotation(np.zeros((0, 4, 2), np.float32), []) == 0
+    assert page_rotation(digits, [("180", 0.99)] * 8, 0.9) == 0
+    assert page_rotation(np.zeros((0, 4, 2), np.float32), [], 0.9) == 0
+
+
+def test_unsure_answers_and_a_sign_or_two_do_not_turn_a_page() -> None:
+    lines = np.array([box(10, 10 + 50 * i, 300, 30) for i in range(5)])
+    assert page_rotation(lines, [("180", 0.8)] * 5, 0.9) == 0  # unsure
+    assert page_rotation(lines[:2], [("180", 0.99)] * 2, 0.9) == 0  # too few lines
+    assert page_rotation(lines[:3], [("180", 0.99)] * 3, 0.9) == 180
+    split = [("180", 0.99)] * 3 + [("0", 0.99)] * 2  # 3 against 2: no clear majority
+    assert page_rotation(lines, split, 0.9) == 0
 
 
 def f1(page: PageText, truth: list[TextBox]) -> float:

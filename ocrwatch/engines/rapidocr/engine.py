@@ -96,7 +96,7 @@ class RapidOcrEngine:
         detected, directions, recognized, crops = ocr.run_ocr_steps(prepared, record)
         rotation = 0
         if detected.boxes is not None and directions.cls_res is not None:
-            rotation = page_rotation(detected.boxes, directions.cls_res)
+            rotation = page_rotation(detected.boxes, directions.cls_res, ocr.cfg.Cls.cls_thresh)
         result = ocr.build_final_output(bgr, detected, directions, recognized, crops, record)
         if getattr(result, "txts", None) is None or getattr(result, "boxes", None) is None:
             return _Reading(rotation=rotation)
