@@ -26,6 +26,9 @@ from ocrwatch.engines.rapidocr.orientation import page_rotation
 from ocrwatch.engines.rapidocr.words import RawWord, line_words, trim_to_text
 from ocrwatch.geometry import Quad, from_upright, quad_from_points, reading_order
 
+MAX_PIXELS = 2000 * 1414
+"""Larger pages are shrunk to this many pixels before reading (an A4 page at 2000 x 1414)."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
@@ -37,10 +40,6 @@ class _Reading:
     word_results: tuple[Sequence[RawWord], ...] = ()
     rotation: int = 0
     """What the classifier's votes say would turn the image read upright."""
-
-
-MAX_PIXELS = 2000 * 1414
-"""Larger pages are shrunk to this many pixels before reading (an A4 page at 2000 x 1414)."""
 
 
 class RapidOcrEngine:
@@ -89,8 +88,8 @@ class RapidOcrEngine:
 
     def _read(self, bgr: np.ndarray) -> _Reading:
         ocr = self._ocr
-        use = {"use_det": True, "use_cls": self._use_cls, "use_rec": True}
-        ocr.update_params(**use)  # RapidOCR keeps per-call switches: say them every time
+        # RapidOCR keeps per-call switches from one call to the next: say them every time.
+        ocr.update_params(use_det=True, use_cls=self._use_cls, use_rec=True)
         ocr.max_side_len = _longest_side_within(bgr.shape[0], bgr.shape[1], MAX_PIXELS)
         prepared, record = ocr.preprocess_img(bgr)
         detected, directions, recognized, crops = ocr.run_ocr_steps(prepared, record)
