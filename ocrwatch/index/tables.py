@@ -56,7 +56,7 @@ files = Table(
     "files",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("path", Text, nullable=False, unique=True),
+    Column("path", Text, nullable=False, index=True),
     Column("size", BigInteger),
     Column("mtime", Float),
     Column("sha256", String(64)),
@@ -69,13 +69,22 @@ files = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("root", Text),
     Column("next_attempt_at", UtcDateTime),
+    Column("moved_to", Text),
+    Column("claim_token", String(32)),
+    Column("after_due", UtcDateTime, index=True),
+    Column("after_error", Text),
+    Column("after_attempts", Integer, nullable=False, server_default="0"),
     Index(None, "status", "updated_at"),
     Index(None, "status", "next_attempt_at"),
 )
-"""One row per path seen; also the durable queue (`status`, `next_attempt_at`).
+"""One row per arrival: a file dropped again at a path already read is a new row, and the earlier
+row keeps its document and output name. Also the durable queue (`status`, `next_attempt_at`).
 
 `root` is the watched folder the daemon found the path in (NULL for `ocrwatch scan`);
-`next_attempt_at` holds a queued path back while it settles or until its next retry."""
+`next_attempt_at` holds a queued path back while it settles or until its next retry; `output_stem`
+is reserved when the row is claimed; `claim_token` names the claim a result must still hold to be
+recorded; `moved_to` is where the after-action put the original; `after_due` marks an after-action
+(move, delete) not done yet, retried with backoff (`after_error`, `after_attempts`)."""
 
 documents = Table(
     "documents",
@@ -132,3 +141,37 @@ words = Table(
     UniqueConstraint("page_id", "number"),
 )
 """`number` is the 0-based index in `PageText.words`; `line_number` the line that holds the word."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_id", ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("target", String(16), nullable=False),
+    Column("body", Text),
+    Column("due_at", UtcDateTime, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("delivered_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+"""Notifications to deliver: one row per file, event (`on_done`, `on_failed`) and target (`webhook`,
+`command`), written in the transaction that records the file's outcome. `body` is the JSON summary;
+`due_at` NULL holds the row until the file's after-action is done (the summary says where the
+original went); `delivered_at` set means delivered or given up (`last_error` says which)."""
+
+daemons = Table(
+    "daemons",
+    metadata,
+    Column("node", Text, primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("folders", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("paused", Text),
+    Column("paused_since", UtcDateTime),
+    Column("stopped_at", UtcDateTime),
+)
+"""Each daemon that runs on this index: its heartbeat, and why it paused (a full disk, a locked
+database), for `ocrwatch status`. `folders` is JSON text: the watched folders."""
