@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -160,12 +161,25 @@ def status(
     db: DbOption = None,
     failures: Annotated[int, typer.Option(min=0, help="How many of the latest failures to list.")] = 10,
 ) -> None:
-    """Print the queue, the number of files in each state and the latest failures with their reasons."""
+    """Print the daemons, the queue, the files in hand, the count in each state and the latest failures."""
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
         counts = index.counts()
-        retrying = index.waiting_to_retry()
+        retrying = index.queue.waiting_to_retry()
+        oldest = index.queue.oldest_queued()
+        in_hand = index.queue.in_processing()
         latest = index.recent_failures(failures)
+        daemons = index.daemons.all()
+    now = datetime.now(UTC)
+    for daemon in daemons:
+        if daemon.stopped_at:
+            state = f"stopped {_age(now, daemon.stopped_at)} ago"
+        elif daemon.paused and daemon.paused_since:
+            state = f"paused for {_age(now, daemon.paused_since)}: {daemon.paused}"
+        else:
+            state = "running"
+        seen = _age(now, daemon.heartbeat_at)
+        out.print(f"daemon {escape(daemon.node)}: {escape(state)} (last heartbeat {seen} ago)")
     table = Table.grid(padding=(0, 2))
     table.add_column()
     table.add_column(justify="right")
@@ -173,12 +187,53 @@ def status(
         table.add_row(state.value, str(counts[state]))
     out.print(table)
     queue = counts[FileStatus.QUEUED] + counts[FileStatus.PROCESSING]
-    out.print(f"queue: {queue} files ({retrying} waiting to retry)")
+    waited = f", the oldest queued {_age(now, oldest)} ago" if oldest else ""
+    out.print(f"queue: {queue} files ({retrying} waiting to retry{waited})")
+    for record in in_hand:
+        out.print(f"  in hand for {_age(now, record.updated_at)}: {escape(record.path)}")
     if latest:
         out.print("latest failures:")
     for record in latest:
         when = record.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         out.print(f"  {when}  {escape(record.path)}: {escape(record.error or '')}")
+
+
+def _age(now: datetime, then: datetime) -> str:
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+@app.command()
+def retry(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files that failed; none: every failed file.")
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Every failed file still where it was found.")
+    ] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Put failed files back in the queue once their cause is fixed; the daemon reads them again."""
+    if not paths and not failed:
+        err.print("[red]error:[/] name the files to retry, or pass --failed for every failed file")
+        raise typer.Exit(2)
+    settings = _settings(config, db=db)
+    wanted = None if failed and not paths else [os.path.abspath(path) for path in paths or ()]
+    with _open_index(settings) as index:
+        queued = index.queue.retry_failed(wanted)
+    for path in queued:
+        out.print(f"queued again: {escape(path)}")
+    missing = sorted(set(wanted or ()) - set(queued))
+    for path in missing:
+        err.print(f"{escape(path)}: no failed file at this path")
+    err.print(f"{len(queued)} files queued again")
+    if missing:
+        raise typer.Exit(1)
 
 
 def _log_to_stderr() -> None:
@@ -316,7 +371,10 @@ def _metadata(document: StoredDocument, settings: Settings) -> Table:
     table.add_column()
     rows = {
         "id": str(document.id),
-        "paths": "\n".join(document.paths),
+        "paths": "\n".join(
+            path if original == path else f"{path} → {original}"
+            for path, original in zip(document.paths, document.originals, strict=True)
+        ),
         "sha256": content.sha256,
         "engine": f"{content.engine} {content.engine_version}",
         "pages": str(len(content.pages)),

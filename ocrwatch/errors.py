@@ -4,6 +4,14 @@ The pipeline records `str(error)` in the index as the file's failure reason, so 
 file's problem, not the code path that found it.
 """
 
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+"""The errors of a full disk or an exhausted quota: a fault of the place, never of the file."""
+
 
 class OcrwatchError(Exception):
     """Base class for every failure ocrwatch reports to its user."""
@@ -79,3 +87,33 @@ class WorkerCrashed(OcrwatchError):
     """
 
     transient = True
+
+
+class ClaimLost(OcrwatchError):
+    """The arrival is no longer `processing` under the claim it was read under (requeued at a
+    shutdown, taken by another daemon): its result is dropped, never recorded twice."""
+
+
+class Fault(OcrwatchError):
+    """A problem outside the file: a full disk, a database that is locked or down. The queue pauses
+    and the file goes back to it, without an attempt counted; nothing fails for it."""
+
+    transient = True
+
+
+class NoSpace(Fault, OutputError):
+    """No space or quota left where ocrwatch writes (outputs, the done or failed folder).
+
+    `where` is the folder that is full: the daemon writes a probe there to learn when it has room.
+    """
+
+    def __init__(self, message: str, where: Path) -> None:
+        super().__init__(message)
+        self.where = where
+
+    def __reduce__(self) -> tuple[type[NoSpace], tuple[str, Path]]:
+        return type(self), (str(self), self.where)  # from a worker process, with `where`
+
+
+class IndexUnavailable(Fault):
+    """The index cannot be written or reached (locked past the busy timeout, full, down)."""

@@ -44,7 +44,7 @@ def export(document: StoredDocument, output: ExportFormat) -> bytes:
     if output is not ExportFormat.PDF:
         return render(output.output, document.content)
     reasons = []
-    for path in document.paths:
+    for path in document.originals:
         try:
             return render(OutputFormat.PDF, dataclasses.replace(document.content, source=Path(path)))
         except OriginalChanged as error:

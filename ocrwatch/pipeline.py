@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from time import perf_counter
 
-from ocrwatch.config import OutputFormat, Settings
+from ocrwatch.config import OnSuccess, OutputFormat, Settings
 from ocrwatch.documents import file_sha256, open_pages
 from ocrwatch.engines import Engine, PageText, create_engine
 from ocrwatch.errors import FileChanged, OcrwatchError, Unexpected, UnreadableFile
-from ocrwatch.index import FileStatus, Index
+from ocrwatch.index import FileRecord, FileStatus, Index, Notice
 from ocrwatch.outputs import OutputPaths, output_stem, write_outputs
 from ocrwatch.outputs.annotated import annotate, encode_jpeg
 from ocrwatch.result import DocumentText
@@ -46,6 +47,8 @@ class Outcome:
     error: str | None = None
     document_id: int | None = None
     pages: int = 0
+    record: FileRecord | None = None
+    """The arrival it was recorded for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,41 +56,71 @@ class OcrJob:
     """A file to read, with everything a reader needs and nothing of the index: it pickles."""
 
     source: Path
-    key: str
-    """The path as the index knows it (absolute)."""
+    record: FileRecord
+    """The arrival as claimed; its output name (`output_stem`) was reserved by the claim."""
     size: int
     mtime: float
     sha256: str
     """The content hashed before the job was made; the reader checks the file still holds it."""
-    stem: str
-    """The output name claimed for it."""
     settings: Settings
+
+    @property
+    def stem(self) -> str:
+        if self.record.output_stem is None:
+            raise ValueError(f"{self.record.path}: claimed without an output name")
+        return self.record.output_stem
+
+
+NoticeFor = Callable[[Status], Notice]
+"""The notifications an outcome of each status sends (the daemon's hooks); `silent` for none."""
+
+
+def silent(status: Status) -> Notice:
+    return Notice(_EVENTS[status])
 
 
 def prepare(
-    index: Index, settings: Settings, source: Path, root: Path, *, force: bool = False
+    index: Index,
+    settings: Settings,
+    record: FileRecord,
+    source: Path,
+    notice: NoticeFor = silent,
+    *,
+    force: bool = False,
 ) -> Outcome | OcrJob:
-    """Hash `source` (found under `root`) and settle what the index already knows.
+    """Hash the claimed arrival `record` (the file `source`) and settle what the index already knows.
 
-    Returns an `Outcome` when nothing is left to read: the path still holds its document (skipped), or
-    its content is known under another path (recorded here as a duplicate). Otherwise, the job to read.
+    Returns an `Outcome` when nothing is left to read: the file is the one the path's previous
+    arrival recorded, only touched (skipped, and merged into it), or its content is known from
+    another arrival (recorded as a duplicate). Otherwise, the job to read.
     Raises `OcrwatchError` when the file cannot be read.
     """
     started = perf_counter()
-    key = os.path.abspath(source)
     size, mtime = _stat(source)
     sha256 = file_sha256(source)
     document_id = index.document_id_for_sha(sha256)
-    known = index.file(key)
-    if not force and document_id is not None and known and known.document_id == document_id:
-        if known.status not in _FINISHED or (known.size, known.mtime) != (size, mtime):
-            index.record_unchanged(key, size, mtime)
-        return Outcome(source, Status.SKIPPED, perf_counter() - started, document_id=document_id)
     if not force and document_id is not None:
-        index.record_duplicate(key, size, mtime, sha256, document_id)
-        return Outcome(source, Status.DUPLICATE, perf_counter() - started, document_id=document_id)
-    stem = index.claim_output_stem(key, output_stem(source, root), sha256)
-    return OcrJob(source, key, size, mtime, sha256, stem, settings)
+        previous = index.previous_arrival(record)
+        if settings.on_success is OnSuccess.KEEP and _still_there(previous, document_id):
+            assert previous is not None
+            index.record_unchanged(record, previous, size, mtime)
+            return Outcome(source, Status.SKIPPED, perf_counter() - started, document_id=document_id)
+        index.record_duplicate(record, size, mtime, sha256, document_id, notice(Status.DUPLICATE))
+        return Outcome(
+            source, Status.DUPLICATE, perf_counter() - started, document_id=document_id, record=record
+        )
+    return OcrJob(source, record, size, mtime, sha256, settings)
+
+
+def _still_there(previous: FileRecord | None, document_id: int) -> bool:
+    """`previous` recorded this content and its original stayed where it was found."""
+    return (
+        previous is not None
+        and previous.document_id == document_id
+        and previous.status in _FINISHED
+        and previous.moved_to is None
+        and previous.after_due is None
+    )
 
 
 def read_document(job: OcrJob, engine: Engine) -> DocumentText:
@@ -105,21 +138,36 @@ def read_document(job: OcrJob, engine: Engine) -> DocumentText:
     return content
 
 
-def finish(index: Index, job: OcrJob, content: DocumentText, seconds: float) -> Outcome:
+def finish(
+    index: Index, job: OcrJob, content: DocumentText, seconds: float, notice: NoticeFor = silent
+) -> Outcome:
     """Record what a reader made of `job`."""
-    document_id = index.record_done(job.key, job.size, job.mtime, job.sha256, job.stem, content)
-    return Outcome(job.source, Status.DONE, seconds, document_id=document_id, pages=len(content.pages))
+    document_id = index.record_done(job.record, job.size, job.mtime, content, notice(Status.DONE))
+    return Outcome(
+        job.source,
+        Status.DONE,
+        seconds,
+        document_id=document_id,
+        pages=len(content.pages),
+        record=job.record,
+    )
 
 
 def fail(
-    index: Index, source: Path, error: OcrwatchError, seconds: float, sha256: str | None = None
+    index: Index,
+    record: FileRecord,
+    error: OcrwatchError,
+    seconds: float,
+    notice: NoticeFor = silent,
+    sha256: str | None = None,
 ) -> Outcome:
-    """Record that `source` (with content `sha256`, when it was hashed) could not be read, and why."""
+    """Record that the arrival `record` (content `sha256`, when it was hashed) could not be read, and why."""
+    source = Path(record.path)
     size = mtime = None
     with suppress(OcrwatchError):
         size, mtime = _stat(source)
-    index.record_failed(os.path.abspath(source), size, mtime, sha256, str(error))
-    return Outcome(source, Status.FAILED, seconds, error=str(error))
+    index.record_failed(record, size, mtime, sha256, str(error), notice(Status.FAILED))
+    return Outcome(source, Status.FAILED, seconds, error=str(error), record=record)
 
 
 def unexpected(source: Path, error: Exception) -> Unexpected:
@@ -139,18 +187,25 @@ class Pipeline:
     def process(self, source: Path, root: Path, *, force: bool = False) -> Outcome:
         """Read `source`, found under the folder `root`, unless its content is already indexed."""
         started = perf_counter()
+        try:
+            size, mtime = _stat(source)
+        except OcrwatchError as error:
+            return Outcome(source, Status.FAILED, perf_counter() - started, error=str(error))
+        stem = output_stem(source, root)
+        record = self.index.queue.claim_path(os.path.abspath(source), size, mtime, stem)
         sha256 = None
         try:
-            job = prepare(self.index, self.settings, source, root, force=force)
+            job = prepare(self.index, self.settings, record, source, force=force)
             if isinstance(job, Outcome):
                 return job
             sha256 = job.sha256
             content = read_document(job, self.engine)
             return finish(self.index, job, content, perf_counter() - started)
         except OcrwatchError as error:
-            return fail(self.index, source, error, perf_counter() - started, sha256)
+            return fail(self.index, record, error, perf_counter() - started, sha256=sha256)
         except Exception as error:
-            return fail(self.index, source, unexpected(source, error), perf_counter() - started, sha256)
+            failure = unexpected(source, error)
+            return fail(self.index, record, failure, perf_counter() - started, sha256=sha256)
 
 
 def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tuple[DocumentText, list[bytes]]:
@@ -184,6 +239,12 @@ def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tupl
 
 
 _FINISHED = (FileStatus.DONE, FileStatus.DUPLICATE)
+_EVENTS = {
+    Status.DONE: "on_done",
+    Status.SKIPPED: "on_done",
+    Status.DUPLICATE: "on_done",
+    Status.FAILED: "on_failed",
+}
 
 
 def _stat(source: Path) -> tuple[int, float]:

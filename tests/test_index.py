@@ -15,13 +15,16 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from ocrwatch.engines.base import Line, PageText, Word
-from ocrwatch.errors import ConfigError, QueryError
+from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
-from ocrwatch.index import FileStatus, Index
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
 from ocrwatch.index import sqlite as index_sqlite
 from ocrwatch.index.query import Query, Term
 from ocrwatch.index.tables import metadata
 from ocrwatch.result import DocumentText
+
+SILENT = Notice("on_done")
+"""An outcome that sends no notification and has no after-action."""
 
 RECEIPT = [
     "BOOK TA.K (TAMAN DAYA) SDN BHD",
@@ -66,8 +69,13 @@ def document(*pages: PageText, source: str = "inbox/receipt.jpg") -> DocumentTex
     )
 
 
+def arrive(index: Index, path: str, stem: str | None = None) -> FileRecord:
+    """A claimed arrival at `path`, as `ocrwatch scan` makes one, with an output name reserved."""
+    return index.queue.claim_path(path, 1234, 1700000000.5, stem or Path(path).stem)
+
+
 def record(index: Index, path: str, content: DocumentText, stem: str | None = None) -> int:
-    return index.record_done(path, 1234, 1700000000.5, content.sha256, stem or Path(path).stem, content)
+    return index.record_done(arrive(index, path, stem), 1234, 1700000000.5, content, SILENT)
 
 
 def assert_fulltext_in_sync(database: Path) -> None:
@@ -102,7 +110,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Path, receipt: DocumentText):
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0003"
+        assert index.schema_version() == "0004"
         record(index, "inbox/receipt.jpg", receipt)
     with sqlite3.connect(database) as connection:
         names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
@@ -110,7 +118,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Pa
     assert {"pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
 
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0003"
+        assert index.schema_version() == "0004"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
@@ -312,7 +320,8 @@ def test_recording_the_same_content_again_replaces_its_pages(
 def test_duplicates_point_at_the_same_document(index: Index, receipt: DocumentText):
     document_id = record(index, "inbox/receipt.jpg", receipt)
     assert index.document_id_for_sha(receipt.sha256) == document_id
-    index.record_duplicate("inbox/copy of receipt.jpg", 1234, 1700000100.0, receipt.sha256, document_id)
+    copy_of = arrive(index, "inbox/copy of receipt.jpg")
+    index.record_duplicate(copy_of, 1234, 1700000100.0, receipt.sha256, document_id, SILENT)
 
     copy = index.file("inbox/copy of receipt.jpg")
     assert copy is not None
@@ -327,7 +336,7 @@ def test_duplicates_point_at_the_same_document(index: Index, receipt: DocumentTe
     assert index.counts()[FileStatus.DUPLICATE] == 1
 
 
-def test_a_path_whose_content_changed_drops_the_orphaned_document(
+def test_new_content_at_a_path_already_read_is_a_new_arrival_and_keeps_the_old(
     index: Index, database: Path, receipt: DocumentText
 ):
     old_id = record(index, "inbox/receipt.jpg", receipt)
@@ -335,38 +344,65 @@ def test_a_path_whose_content_changed_drops_the_orphaned_document(
     new_id = record(index, "inbox/receipt.jpg", new)
 
     assert new_id != old_id
-    assert index.document(old_id) is None
-    assert index.document_id_for_sha(receipt.sha256) is None
-    assert index.search("yann") == []
+    first, second = index.arrivals("inbox/receipt.jpg")
+    assert (first.document_id, first.output_stem) == (old_id, "receipt")
+    assert (second.document_id, second.output_stem) == (new_id, "receipt~2")
+    assert [hit.document_id for hit in index.search("yann")] == [old_id]
     assert [hit.document_id for hit in index.search("invoice")] == [new_id]
-    assert row_count(database, "pages") == 1
-    assert row_count(database, "lines") == 2
-    assert row_count(database, "words") == 5
+    old = index.document(old_id)
+    assert old is not None and old.output_stem == "receipt"
+    assert index.document_for_path("inbox/receipt.jpg").id == new_id  # type: ignore[union-attr]
+    assert row_count(database, "pages") == 3
     assert_fulltext_in_sync(database)
 
 
-def test_a_document_another_path_still_holds_is_kept(index: Index, receipt: DocumentText):
-    old_id = record(index, "inbox/receipt.jpg", receipt)
-    index.record_duplicate("inbox/copy.jpg", 1234, 1.0, receipt.sha256, old_id)
-    record(index, "inbox/receipt.jpg", document(page("INVOICE 2024-001")))
+def test_a_moved_original_is_found_where_it_went(index: Index, receipt: DocumentText):
+    claimed = arrive(index, "inbox/receipt.jpg")
+    notice = Notice("on_done", ("webhook",), after_action=True)
+    document_id = index.record_done(claimed, 1234, 1.0, receipt, notice)
+    pending = index.file("inbox/receipt.jpg")
+    assert pending is not None and pending.after_due is not None
+    index.record_after_action(pending, "done/receipt.jpg")
 
-    kept = index.document(old_id)
-    assert kept is not None
-    assert kept.paths == ["inbox/copy.jpg"]
-    assert kept.output_stem is None  # its outputs were overwritten by the new content of receipt.jpg
-    assert [hit.path for hit in index.search("yann")] == ["inbox/copy.jpg"]
+    moved = index.file("inbox/receipt.jpg")
+    assert moved is not None and (moved.moved_to, moved.after_due) == ("done/receipt.jpg", None)
+    assert moved.original == "done/receipt.jpg"
+    stored = index.document(document_id)
+    assert stored is not None and stored.originals == ["done/receipt.jpg"]
+    assert index.document_for_path("done/receipt.jpg").id == document_id  # type: ignore[union-attr]
+
+
+def test_an_outcome_is_recorded_only_under_its_claim(index: Index, receipt: DocumentText):
+    index.queue.enqueue("/in", [FileStat("/in/a.jpg", 1, 1.0)], delay=0)
+    claimed = index.queue.claim()
+    assert claimed is not None
+    assert index.queue.holds_claim(claimed.id, claimed.claim_token)
+    index.queue.requeue_processing()  # a shutdown put it back
+    assert not index.queue.holds_claim(claimed.id, claimed.claim_token)
+    with pytest.raises(ClaimLost):
+        index.record_done(claimed, 1, 1.0, receipt, SILENT)
+    again = index.queue.claim()
+    assert again is not None and again.id == claimed.id and again.claim_token != claimed.claim_token
+    assert again.output_stem == claimed.output_stem == "a.jpg"  # the reservation stays with the arrival
+    index.record_done(again, 1, 1.0, receipt, SILENT)
+    assert [row.status for row in index.arrivals("/in/a.jpg")] == [FileStatus.DONE]
 
 
 def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: DocumentText):
-    index.record_failed("inbox/broken.jpg", 10, 1.0, "ab" * 32, "the image is truncated")
-    index.record_failed("inbox/broken.jpg", 10, 1.0, "ab" * 32, "the image is truncated")
-    index.record_failed("inbox/gone.jpg", None, None, None, "permission denied")
+    broken = arrive(index, "inbox/broken.jpg")
+    index.record_failed(broken, 10, 1.0, "ab" * 32, "the image is truncated", SILENT)
+    index.queue.retry_failed(["inbox/broken.jpg"])
+    again = index.queue.claim_path("inbox/broken.jpg", 10, 1.0, "broken")
+    assert again.id == broken.id
+    index.record_failed(again, 10, 1.0, "ab" * 32, "the image is truncated", SILENT)
+    index.record_failed(arrive(index, "inbox/gone.jpg"), None, None, None, "permission denied", SILENT)
     record(index, "inbox/receipt.jpg", receipt)
 
-    broken = index.file("inbox/broken.jpg")
-    assert broken is not None
-    assert (broken.status, broken.error, broken.attempts) == (FileStatus.FAILED, "the image is truncated", 2)
-    assert broken.updated_at.tzinfo is not None
+    failed = index.file("inbox/broken.jpg")
+    assert failed is not None
+    assert (failed.status, failed.error, failed.attempts) == (FileStatus.FAILED, "the image is truncated", 1)
+    assert failed.output_stem is None  # released: a failed file writes no outputs
+    assert failed.updated_at.tzinfo is not None
     assert [f.path for f in index.recent_failures()] == ["inbox/gone.jpg", "inbox/broken.jpg"]
     assert [f.path for f in index.recent_failures(limit=1)] == ["inbox/gone.jpg"]
     assert index.counts() == {
@@ -379,33 +415,12 @@ def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: Do
     assert index.file("inbox/never-seen.jpg") is None
 
 
-def test_success_after_failure_clears_the_error(index: Index, receipt: DocumentText):
-    index.record_failed("inbox/receipt.jpg", 0, 1.0, None, "the file is empty")
-    record(index, "inbox/receipt.jpg", receipt)
-    done = index.file("inbox/receipt.jpg")
-    assert done is not None
-    assert (done.status, done.error, done.attempts, done.output_stem) == (FileStatus.DONE, None, 0, "receipt")
-
-
-def test_a_mismatched_sha_is_refused(index: Index, receipt: DocumentText):
-    with pytest.raises(ValueError, match="sha256"):
-        index.record_done("inbox/receipt.jpg", 1, 1.0, "0" * 64, "receipt", receipt)
-
-
-def test_output_stems_go_to_the_first_path_that_claims_them(index: Index, receipt: DocumentText):
-    other = document(page("ANOTHER RECEIPT"))
-    assert index.claim_output_stem("a/receipt.jpg", "receipt", receipt.sha256) == "receipt"
-    record(index, "a/receipt.jpg", receipt, stem="receipt")
-    assert index.claim_output_stem("a/receipt.jpg", "receipt", receipt.sha256) == "receipt"
-
-    suffixed = f"receipt~{other.sha256[:8]}"
-    assert index.claim_output_stem("b/receipt.png", "receipt", other.sha256) == suffixed
-    record(index, "b/receipt.png", other, stem=suffixed)
-    assert index.claim_output_stem("b/receipt.png", "receipt", other.sha256) == suffixed
-
-    # A third path with that same content (recorded as done by a forced run) counts on.
-    assert index.claim_output_stem("c/receipt.tif", "receipt", other.sha256) == f"{suffixed}~2"
-    assert index.claim_output_stem("c/receipt.tif", "invoice", other.sha256) == "invoice"
+def test_output_names_are_reserved_at_the_claim_and_never_shared(index: Index):
+    roots = {"/a": ["/a/receipt.jpg", "/a/x/receipt.jpg"], "/b": ["/b/receipt.jpg", "/b/x/receipt.jpg"]}
+    for root, paths in roots.items():
+        index.queue.enqueue(root, [FileStat(path, 1, 1.0) for path in paths], delay=0)
+    stems = [claimed.output_stem for claimed in iter(index.queue.claim, None)]
+    assert stems == ["receipt.jpg", "x/receipt.jpg", "receipt.jpg~2", "x/receipt.jpg~2"]
 
 
 def test_two_indexes_on_one_file_write_concurrently(database: Path):

@@ -1,6 +1,15 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
-from ocrwatch.index.store import Index
+from ocrwatch.index.store import Index, Notice
 
-__all__ = ["DocumentBrief", "FileRecord", "FileStat", "FileStatus", "Hit", "Index", "StoredDocument"]
+__all__ = [
+    "DocumentBrief",
+    "FileRecord",
+    "FileStat",
+    "FileStatus",
+    "Hit",
+    "Index",
+    "Notice",
+    "StoredDocument",
+]

@@ -94,7 +94,7 @@ def load(connection: Connection, document_id: int) -> StoredDocument | None:
     if document is None:
         return None
     holders = connection.execute(
-        select(files.c.path, files.c.status, files.c.output_stem)
+        select(files.c.path, files.c.moved_to, files.c.status, files.c.output_stem)
         .where(files.c.document_id == document_id)
         .order_by(files.c.id)
     ).all()
@@ -123,6 +123,7 @@ def load(connection: Connection, document_id: int) -> StoredDocument | None:
     return StoredDocument(
         id=document.id,
         paths=paths,
+        originals=[holder.moved_to or holder.path for holder in holders],
         output_stem=next((h.output_stem for h in holders if h.status == FileStatus.DONE), None),
         created_at=document.created_at,
         content=content,

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row
 
 from ocrwatch.engines.base import Word
 from ocrwatch.result import DocumentText
 
 
 class FileStatus(StrEnum):
-    """Where a path is in its life: the queue picks `queued`, and every path ends in one of the others."""
+    """Where an arrival is in its life: the queue picks `queued`, and each ends in one of the others."""
 
     QUEUED = "queued"
     PROCESSING = "processing"
@@ -22,7 +25,7 @@ class FileStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
-    """One path seen in the hot folder, and what became of it."""
+    """One arrival of a file in the hot folder, and what became of it."""
 
     id: int
     path: str
@@ -39,6 +42,27 @@ class FileRecord:
     """The watched folder the daemon found it in; None for files read by `ocrwatch scan`."""
     next_attempt_at: datetime | None = None
     """A queued path is not claimed before this (settling, or waiting to retry)."""
+    moved_to: str | None = None
+    """Where the after-action moved the original (a done or failed folder)."""
+    claim_token: str | None = None
+    """The claim that holds it while `processing`; a result is recorded only under the same claim."""
+    after_due: datetime | None = None
+    """Its after-action (move, delete) has not been done yet and is due then."""
+    after_error: str | None = None
+    """Why the after-action failed, when it did."""
+    after_attempts: int = 0
+
+    @property
+    def original(self) -> str:
+        """Where the original file is now, as far as the index knows."""
+        return self.moved_to or self.path
+
+
+def file_record(row: Row[Any], **overrides: Any) -> FileRecord:
+    """The record of a `files` row, with `overrides` for values changed in the same transaction."""
+    values = {name: getattr(row, name) for name in FileRecord.__slots__}
+    values["status"] = FileStatus(values["status"])
+    return FileRecord(**{**values, **overrides})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +103,8 @@ class StoredDocument:
     id: int
     paths: list[str]
     """Every path with this content, first-recorded first."""
+    originals: list[str]
+    """Where each of those files is now (`moved_to` when the after-action moved it), in the same order."""
     output_stem: str | None
     """Where this content's outputs live: the stem of the first path recorded as done with it."""
     created_at: datetime

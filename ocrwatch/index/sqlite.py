@@ -18,11 +18,11 @@ from typing import NamedTuple
 
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ocrwatch.errors import ConfigError, QueryError
+from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
 from ocrwatch.index.query import Query, Term
 
 WRITES = "ocrwatch_writes"
@@ -132,7 +132,25 @@ def create_engine(url: str) -> Engine:
     engine = sqlalchemy.create_engine(parsed)
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "handle_error", _on_error)
     return engine
+
+
+_UNAVAILABLE = (
+    "database is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+    "attempt to write a readonly database",
+)
+"""What SQLite says when the fault is the database's place, not the statement: these pause the queue."""
+
+
+def _on_error(context: ExceptionContext) -> None:
+    """Raise `IndexUnavailable` for a fault outside the statement, once, here, for every caller."""
+    error = context.original_exception
+    if isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(_UNAVAILABLE):
+        raise IndexUnavailable(f"the index is unavailable: {error}") from error
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:

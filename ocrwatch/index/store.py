@@ -7,18 +7,20 @@ sequences such as "find the document for this sha, else insert it" safe between 
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 
-from ocrwatch.index import database, document_rows, sqlite
+from ocrwatch.errors import ClaimLost
+from ocrwatch.index import database, document_rows, outbox, sqlite
+from ocrwatch.index.daemons import Daemons
 from ocrwatch.index.query import parse
-from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
-from ocrwatch.index.tables import documents, files
+from ocrwatch.index.queue import Queue
+from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
+from ocrwatch.index.tables import documents, files, utc_now
 from ocrwatch.result import DocumentText
 
 
@@ -29,6 +31,9 @@ class Index:
         """Open the database at `url` (an SQLAlchemy URL), migrating it to the newest schema."""
         self._engine = database.connect(url)
         self._writer = database.writer(self._engine)
+        self.queue = Queue(self._engine, self._writer)
+        self.outbox = outbox.Outbox(self._engine, self._writer)
+        self.daemons = Daemons(self._engine, self._writer)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -45,15 +50,35 @@ class Index:
         with self._engine.connect() as connection:
             return database.schema_version(connection)
 
-    # Files
+    # Arrivals
 
     def file(self, path: str) -> FileRecord | None:
+        """The latest arrival at `path`."""
+        query = select(files).where(files.c.path == path).order_by(files.c.id.desc()).limit(1)
         with self._engine.connect() as connection:
-            row = connection.execute(select(files).where(files.c.path == path)).first()
-        return None if row is None else _file_record(row)
+            row = connection.execute(query).first()
+        return None if row is None else file_record(row)
+
+    def arrivals(self, path: str) -> list[FileRecord]:
+        """Every arrival at `path`, first first."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(files).where(files.c.path == path).order_by(files.c.id))
+            return [file_record(row) for row in rows]
+
+    def previous_arrival(self, record: FileRecord) -> FileRecord | None:
+        """The arrival at the same path just before `record`."""
+        query = (
+            select(files)
+            .where(files.c.path == record.path, files.c.id < record.id)
+            .order_by(files.c.id.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else file_record(row)
 
     def counts(self) -> dict[FileStatus, int]:
-        """How many paths are in each status, every status present."""
+        """How many arrivals are in each status, every status present."""
         query = select(files.c.status, func.count()).group_by(files.c.status)
         with self._engine.connect() as connection:
             found: dict[str, int] = dict(connection.execute(query).all())
@@ -67,61 +92,49 @@ class Index:
             .limit(limit)
         )
         with self._engine.connect() as connection:
-            return [_file_record(row) for row in connection.execute(query)]
+            return [file_record(row) for row in connection.execute(query)]
 
-    def claim_output_stem(self, path: str, preferred: str, sha256: str) -> str:
-        """The output name `path` should write to: `preferred`, unless another path owns it.
-
-        Then `preferred~<first 8 of sha256>`, then `...~2`, `...~3`. Nothing is stored here:
-        `record_done` stores the name, and the unique constraint there settles a race.
-        """
-        family = or_(
-            files.c.output_stem == preferred,
-            files.c.output_stem.startswith(f"{preferred}~", autoescape=True),
-        )
-        with self._engine.connect() as connection:
-            owners = dict(connection.execute(select(files.c.output_stem, files.c.path).where(family)).all())
-        return next(stem for stem in _stems(preferred, sha256) if owners.get(stem, path) == path)
+    # Recording an outcome: each is one transaction, refused (`ClaimLost`) unless the arrival is still
+    # `processing` under the claim it was read under, and writes the outcome's notifications (held
+    # until the after-action is done, when there is one) in the same transaction.
 
     def record_done(
-        self, path: str, size: int, mtime: float, sha256: str, output_stem: str, content: DocumentText
+        self, record: FileRecord, size: int, mtime: float, content: DocumentText, notice: Notice
     ) -> int:
-        """Store what was read from `path` and return its document's id.
+        """Store what was read from the arrival `record` and return its document's id.
 
         Content already in the index (a forced re-run) replaces that document's pages and keeps its
-        id. A document that `path` held before and no path holds any more is deleted.
+        id. Nothing recorded for any other arrival changes.
         """
-        if content.sha256 != sha256:
-            raise ValueError(f"{path}: the content's sha256 {content.sha256} is not the file's {sha256}")
-        now = _now()
         with self._writer.begin() as connection:
-            previous = _document_of(connection, path)
+            now = _claimed(connection, record)
             document_id = document_rows.store(connection, content, now)
-            _upsert_file(
+            _finish(
                 connection,
-                path,
+                record,
                 now,
+                notice,
                 size=size,
                 mtime=mtime,
-                sha256=sha256,
+                sha256=content.sha256,
                 status=FileStatus.DONE,
                 error=None,
                 attempts=0,
                 document_id=document_id,
-                output_stem=output_stem,
             )
-            _delete_orphan(connection, previous)
         return document_id
 
-    def record_duplicate(self, path: str, size: int, mtime: float, sha256: str, document_id: int) -> None:
-        """`path` holds content already indexed as `document_id`; its output name, if any, stays claimed."""
-        now = _now()
+    def record_duplicate(
+        self, record: FileRecord, size: int, mtime: float, sha256: str, document_id: int, notice: Notice
+    ) -> None:
+        """The arrival holds content already indexed as `document_id`; its output name is released."""
         with self._writer.begin() as connection:
-            previous = _document_of(connection, path)
-            _upsert_file(
+            now = _claimed(connection, record)
+            _finish(
                 connection,
-                path,
+                record,
                 now,
+                notice,
                 size=size,
                 mtime=mtime,
                 sha256=sha256,
@@ -129,199 +142,75 @@ class Index:
                 error=None,
                 attempts=0,
                 document_id=document_id,
+                output_stem=None,
             )
-            _delete_orphan(connection, previous)
 
     def record_failed(
-        self, path: str, size: int | None, mtime: float | None, sha256: str | None, error: str
+        self,
+        record: FileRecord,
+        size: int | None,
+        mtime: float | None,
+        sha256: str | None,
+        error: str,
+        notice: Notice,
     ) -> None:
-        """`path` could not be read; `error` is the reason a user sees. Counts one more attempt.
-
-        A document recorded for `path` earlier stays linked: it is still the last text read from it.
-        """
-        now = _now()
+        """The arrival could not be read; `error` is the reason a user sees. Counts one more attempt."""
         with self._writer.begin() as connection:
-            _upsert_file(
+            now = _claimed(connection, record)
+            _finish(
                 connection,
-                path,
+                record,
                 now,
+                notice,
                 size=size,
                 mtime=mtime,
                 sha256=sha256,
                 status=FileStatus.FAILED,
                 error=error,
-            )
-            connection.execute(
-                update(files).where(files.c.path == path).values(attempts=files.c.attempts + 1)
+                attempts=files.c.attempts + 1,
+                output_stem=None,
             )
 
-    def record_unchanged(self, path: str, size: int, mtime: float) -> None:
-        """`path` was read again and still holds the document it holds: keep its new size and mtime.
-
-        It is `done` when it owns an output name (it was read under this name), else a `duplicate`.
-        """
-        status = case((files.c.output_stem.is_not(None), FileStatus.DONE), else_=FileStatus.DUPLICATE)
+    def record_unchanged(self, record: FileRecord, previous: FileRecord, size: int, mtime: float) -> None:
+        """The arrival is the file `previous` recorded, touched but unchanged: keep `previous` (its new
+        size and mtime) and drop the arrival, which brought nothing new."""
         with self._writer.begin() as connection:
+            now = _claimed(connection, record)
+            connection.execute(delete(files).where(files.c.id == record.id))
+            connection.execute(
+                update(files).where(files.c.id == previous.id).values(size=size, mtime=mtime, updated_at=now)
+            )
+
+    def record_after_action(self, record: FileRecord, moved_to: str | None) -> None:
+        """The arrival's after-action is done (the original moved to `moved_to`, or deleted or kept):
+        its notifications are due now, with the summary saying where the original went."""
+        with self._writer.begin() as connection:
+            now = utc_now()
             connection.execute(
                 update(files)
-                .where(files.c.path == path)
+                .where(files.c.id == record.id)
+                .values(moved_to=moved_to, after_due=None, updated_at=now)
+            )
+            outbox.release(connection, record.id, now)
+
+    def record_after_failure(self, record: FileRecord, error: str, retry_seconds: float | None) -> None:
+        """The after-action failed with `error`: try again in `retry_seconds`, or, when None, give up,
+        keep the original where it is and let its notifications go."""
+        with self._writer.begin() as connection:
+            now = utc_now()
+            due = None if retry_seconds is None else now + timedelta(seconds=retry_seconds)
+            connection.execute(
+                update(files)
+                .where(files.c.id == record.id)
                 .values(
-                    size=size,
-                    mtime=mtime,
-                    status=status,
-                    error=None,
-                    attempts=0,
-                    next_attempt_at=None,
-                    updated_at=_now(),
-                )
-            )
-
-    # The queue: `queued` rows wait for `next_attempt_at`, a claim makes one `processing`, and the
-    # record_* methods above finish it. Every step is one statement or one write transaction, so
-    # several daemons could share the queue (on PostgreSQL the claim's FOR UPDATE SKIP LOCKED applies).
-
-    def enqueue(
-        self,
-        root: str,
-        found: Sequence[FileStat],
-        *,
-        delay: float,
-        again: Collection[FileStatus] = (),
-    ) -> list[str]:
-        """Queue each file in `found` that is new, changed since it was seen, or in a status in `again`
-        (so a file dropped again after its original was moved away is read again); return their paths.
-
-        Each waits `delay` seconds (settling) before it can be claimed. Queued and processing paths are
-        left as they are: the claim checks that a file settled.
-        """
-        now = _now()
-        ready = now + timedelta(seconds=delay)
-        queued: list[str] = []
-        with self._writer.begin() as connection:
-            for start in range(0, len(found), _CHUNK):
-                chunk = {stat.path: stat for stat in found[start : start + _CHUNK]}
-                known = {
-                    row.path: row
-                    for row in connection.execute(
-                        select(files.c.path, files.c.size, files.c.mtime, files.c.status).where(
-                            files.c.path.in_(chunk)
-                        )
-                    )
-                }
-                fresh = [stat for path, stat in chunk.items() if path not in known]
-                if fresh:
-                    connection.execute(
-                        insert(files),
-                        [
-                            {
-                                "path": stat.path,
-                                "size": stat.size,
-                                "mtime": stat.mtime,
-                                "status": FileStatus.QUEUED,
-                                "root": root,
-                                "next_attempt_at": ready,
-                                "created_at": now,
-                                "updated_at": now,
-                            }
-                            for stat in fresh
-                        ],
-                    )
-                    queued += [stat.path for stat in fresh]
-                for path, row in known.items():
-                    stat = chunk[path]
-                    if row.status in (FileStatus.QUEUED, FileStatus.PROCESSING):
-                        continue
-                    if (row.size, row.mtime) == (stat.size, stat.mtime) and row.status not in again:
-                        continue
-                    connection.execute(
-                        update(files)
-                        .where(files.c.path == path)
-                        .values(
-                            size=stat.size,
-                            mtime=stat.mtime,
-                            status=FileStatus.QUEUED,
-                            error=None,
-                            attempts=0,
-                            root=root,
-                            next_attempt_at=ready,
-                            updated_at=now,
-                        )
-                    )
-                    queued.append(path)
-        return queued
-
-    def claim(self) -> FileRecord | None:
-        """Take the oldest queued path that is due, marking it `processing`, in one atomic statement."""
-        now = _now()
-        due = (
-            select(files.c.id)
-            .where(
-                files.c.status == FileStatus.QUEUED,
-                or_(files.c.next_attempt_at.is_(None), files.c.next_attempt_at <= now),
-            )
-            .order_by(files.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock already serialises
-            .scalar_subquery()
-        )
-        with self._writer.begin() as connection:
-            row = connection.execute(
-                update(files)
-                .where(files.c.id == due)
-                .values(status=FileStatus.PROCESSING, updated_at=now)
-                .returning(*files.c)
-            ).first()
-        return None if row is None else _file_record(row)
-
-    def defer(self, path: str, size: int, mtime: float, seconds: float) -> None:
-        """Put a claimed path back, still changing: it is claimed again once it held still for `seconds`."""
-        now = _now()
-        with self._writer.begin() as connection:
-            connection.execute(
-                update(files)
-                .where(files.c.path == path)
-                .values(
-                    size=size,
-                    mtime=mtime,
-                    status=FileStatus.QUEUED,
-                    next_attempt_at=now + timedelta(seconds=seconds),
+                    after_due=due,
+                    after_error=error,
+                    after_attempts=files.c.after_attempts + 1,
                     updated_at=now,
                 )
             )
-
-    def retry_later(self, path: str, error: str, seconds: float) -> None:
-        """A transient failure: queue `path` again in `seconds`, counting the attempt and keeping why."""
-        now = _now()
-        with self._writer.begin() as connection:
-            connection.execute(
-                update(files)
-                .where(files.c.path == path)
-                .values(
-                    status=FileStatus.QUEUED,
-                    error=error,
-                    attempts=files.c.attempts + 1,
-                    next_attempt_at=now + timedelta(seconds=seconds),
-                    updated_at=now,
-                )
-            )
-
-    def requeue_processing(self, paths: Collection[str] | None = None) -> int:
-        """Put `processing` paths (all of them, or those in `paths`) back in the queue, due at once:
-        at start-up, the work a crashed daemon held; at shutdown, what did not finish in time."""
-        query = update(files).where(files.c.status == FileStatus.PROCESSING)
-        if paths is not None:
-            query = query.where(files.c.path.in_(paths))
-        with self._writer.begin() as connection:
-            result = connection.execute(
-                query.values(status=FileStatus.QUEUED, next_attempt_at=None, updated_at=_now())
-            )
-        return result.rowcount
-
-    def waiting_to_retry(self) -> int:
-        """Queued paths that failed at least once and wait for their next attempt."""
-        query = select(func.count()).where(and_(files.c.status == FileStatus.QUEUED, files.c.attempts > 0))
-        with self._engine.connect() as connection:
-            return connection.scalar(query) or 0
+            if due is None:
+                outbox.release(connection, record.id, now)
 
     # Documents
 
@@ -355,8 +244,16 @@ class Index:
         return None if row is None else DocumentBrief(**row._mapping)
 
     def document_for_path(self, path: str) -> StoredDocument | None:
+        """The document of the latest arrival at `path` (or at where its original was moved to) that
+        has one."""
+        query = (
+            select(files.c.document_id)
+            .where(or_(files.c.path == path, files.c.moved_to == path), files.c.document_id.is_not(None))
+            .order_by(files.c.id.desc())
+            .limit(1)
+        )
         with self._engine.connect() as connection:
-            document_id = _document_of(connection, path)
+            document_id = connection.scalar(query)
             return None if document_id is None else document_rows.load(connection, document_id)
 
     # Search
@@ -387,52 +284,44 @@ class Index:
         return hits
 
 
-_CHUNK = 500
-"""Paths per IN (...) list: well under SQLite's limit on bound parameters."""
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """The notifications an outcome sends: the hook `event` (`on_done`, `on_failed`) to `targets`
+    (`webhook`, `command`), held until the after-action when `after_action` is set; an outcome with
+    an after-action is marked so the after-action is tried (again) after any crash."""
+
+    event: str
+    targets: tuple[str, ...] = ()
+    after_action: bool = False
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _stems(preferred: str, sha256: str) -> Iterator[str]:
-    yield preferred
-    yield f"{preferred}~{sha256[:8]}"
-    for number in itertools.count(2):
-        yield f"{preferred}~{sha256[:8]}~{number}"
-
-
-def _file_record(row: Row[Any]) -> FileRecord:
-    return FileRecord(
-        id=row.id,
-        path=row.path,
-        size=row.size,
-        mtime=row.mtime,
-        sha256=row.sha256,
-        status=FileStatus(row.status),
-        error=row.error,
-        attempts=row.attempts,
-        document_id=row.document_id,
-        output_stem=row.output_stem,
-        updated_at=row.updated_at,
-        root=row.root,
-        next_attempt_at=row.next_attempt_at,
+def _claimed(connection: Connection, record: FileRecord) -> datetime:
+    """The time of an outcome; raises `ClaimLost` unless `record` still holds its claim."""
+    held = connection.scalar(
+        select(func.count()).where(
+            files.c.id == record.id,
+            files.c.claim_token == record.claim_token,
+            files.c.status == FileStatus.PROCESSING,
+        )
     )
+    if not held:
+        raise ClaimLost(f"the claim on {record.path} was lost before its outcome was recorded")
+    return utc_now()
 
 
-def _document_of(connection: Connection, path: str) -> int | None:
-    return connection.scalar(select(files.c.document_id).where(files.c.path == path))
-
-
-def _upsert_file(connection: Connection, path: str, now: datetime, **values: Any) -> None:
-    """Update the row for `path`, or insert one. Safe without ON CONFLICT: writers hold the lock."""
-    result = connection.execute(update(files).where(files.c.path == path).values(updated_at=now, **values))
-    if result.rowcount == 0:
-        connection.execute(insert(files).values(path=path, created_at=now, updated_at=now, **values))
-
-
-def _delete_orphan(connection: Connection, document_id: int | None) -> None:
-    """Delete the document unless some path still holds it; its pages go with it (and their text)."""
-    if document_id is not None:
-        held = exists().where(files.c.document_id == document_id)
-        connection.execute(delete(documents).where(documents.c.id == document_id, ~held))
+def _finish(connection: Connection, record: FileRecord, now: datetime, notice: Notice, **values: Any) -> None:
+    connection.execute(
+        update(files)
+        .where(files.c.id == record.id)
+        .values(
+            claim_token=None,
+            next_attempt_at=None,
+            after_due=now if notice.after_action else None,
+            after_error=None,
+            after_attempts=0,
+            updated_at=now,
+            **values,
+        )
+    )
+    if notice.targets:
+        outbox.add(connection, record.id, notice.event, notice.targets, held=notice.after_action, now=now)

@@ -42,6 +42,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def utc_now() -> datetime:
+    """The time every row is stamped with."""
+    return datetime.now(UTC)
+
+
 # Named constraints keep future migrations stable (SQLite's batch mode and PostgreSQL need names).
 metadata = MetaData(
     naming_convention={

@@ -7,7 +7,7 @@ import secrets
 from contextlib import suppress
 from pathlib import Path
 
-from ocrwatch.errors import OutputError
+from ocrwatch.errors import NO_SPACE, NoSpace, OutputError
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -35,6 +35,8 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
         _fsync_folder(path.parent)
     except OSError as error:
+        if error.errno in NO_SPACE:
+            raise NoSpace(f"no space left to write {path}: {error.strerror}", path.parent) from error
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
 
 

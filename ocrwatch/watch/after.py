@@ -2,32 +2,36 @@
 kept, or moved to a failed folder beside a `NAME.error.txt` that says why.
 
 Moves keep the path relative to the watched folder and never overwrite: a second `a.jpg` becomes
-`a (2).jpg`. A move that fails is logged and the original stays: the index already holds the result.
+`a (2).jpg`. Both raise `OSError` (or `NoSpace` for a full disk) when the action fails: the daemon
+records why, keeps the original where it is and tries again later.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import shutil
 from pathlib import Path
 
 from ocrwatch.config import OnFailure, OnSuccess, Profile
+from ocrwatch.errors import NO_SPACE, NoSpace
 from ocrwatch.outputs.atomic import write_atomic
 
-log = logging.getLogger(__name__)
+
+def has_after_action(profile: Profile, failed: bool) -> bool:
+    """Whether an outcome (failed or not) in this folder moves or deletes the original."""
+    settings = profile.settings
+    if failed:
+        return settings.on_failure is OnFailure.MOVE
+    return settings.on_success is not OnSuccess.KEEP
 
 
 def after_success(profile: Profile, source: Path) -> Path | None:
     """Apply `on_success` to `source`; return where it went when it was moved."""
     settings = profile.settings
-    try:
-        if settings.on_success is OnSuccess.DELETE:
-            source.unlink(missing_ok=True)
-        elif settings.on_success is OnSuccess.MOVE and settings.done is not None:
-            return _move(source, profile.folder, settings.done)
-    except OSError as error:
-        log.warning("cannot %s %s: %s", settings.on_success.value, source, error)
+    if settings.on_success is OnSuccess.DELETE:
+        source.unlink(missing_ok=True)
+    elif settings.on_success is OnSuccess.MOVE and settings.done is not None:
+        return _move(source, profile.folder, settings.done)
     return None
 
 
@@ -36,22 +40,25 @@ def after_failure(profile: Profile, source: Path, reason: str) -> Path | None:
     settings = profile.settings
     if settings.on_failure is not OnFailure.MOVE or settings.failed is None:
         return None
-    try:
-        moved = _move(source, profile.folder, settings.failed)
-        if moved is not None:
-            write_atomic(moved.with_name(f"{moved.name}.error.txt"), f"{source}: {reason}\n".encode())
-        return moved
-    except OSError as error:
-        log.warning("cannot move %s to %s: %s", source, settings.failed, error)
-    return None
+    moved = _move(source, profile.folder, settings.failed)
+    if moved is not None:
+        write_atomic(moved.with_name(f"{moved.name}.error.txt"), f"{source}: {reason}\n".encode())
+    return moved
 
 
 def _move(source: Path, root: Path, folder: Path) -> Path | None:
     if not source.exists():
         return None
     target = _free(folder.absolute() / source.relative_to(root))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.move(source, target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.move(source, target))
+    except OSError as error:
+        if source.exists():  # a copy across file systems that broke off: no half copy stays behind
+            target.unlink(missing_ok=True)
+        if error.errno in NO_SPACE:
+            raise NoSpace(f"no space left to move {source} to {folder}: {error.strerror}", folder) from error
+        raise
 
 
 def _free(target: Path) -> Path:

@@ -1,38 +1,43 @@
 """`ocrwatch run`: the main loop that ties observers, settling, the queue and the workers together.
 
-This process is the database's one writer: it turns events and rescans into queued paths, claims
-them, settles them, hashes them, hands the reading to the worker processes, records what comes back
-and applies the after-actions. At most `2 * workers` files are in hand at once; the rest wait in the
-index, so a burst of 10,000 files costs rows, not memory. SIGTERM or SIGINT stops claiming, lets the
-files in hand finish within `stop_timeout_seconds`, puts the rest back in the queue, gives pending
-notifications what is left of that time (`ocrwatch.hooks`) and returns.
+This process is the database's one writer: it turns events and rescans into queued arrivals, claims
+them (which reserves their output names), settles and hashes them, hands the reading to the worker
+processes (`workers.py`), records what comes back, and applies the after-actions. Each outcome and
+its notifications are one transaction; an outcome with an after-action is marked until the action
+is done, so a crash anywhere leaves either the claim (read again after a restart) or the outcome
+(never read again), never both and never neither.
+
+A fault outside the files (a full disk, a locked or unreachable index) pauses the queue
+(`pause.py`): nothing is claimed, nothing fails, and what could not be recorded waits in memory
+until the fault clears. SIGTERM or SIGINT stops claiming, lets the files in hand finish within
+`stop_timeout_seconds` and puts the rest back in the queue.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from time import monotonic, perf_counter
 
 from ocrwatch.config import OnFailure, OnSuccess, Profile, Settings
 from ocrwatch.engines import ENGINES
-from ocrwatch.errors import ConfigError, OcrwatchError, WorkerCrashed
+from ocrwatch.errors import ClaimLost, ConfigError, Fault, IndexUnavailable, NoSpace, OcrwatchError
 from ocrwatch.hooks import Hooks
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index
-from ocrwatch.pipeline import OcrJob, Outcome, fail, finish, prepare, unexpected
-from ocrwatch.result import DocumentText
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.pipeline import NoticeFor, OcrJob, Outcome, Status, fail, finish, prepare, unexpected
 from ocrwatch.watch import observer, printable, scanner, settle
-from ocrwatch.watch.after import after_failure, after_success
+from ocrwatch.watch.after import after_failure, after_success, has_after_action
 from ocrwatch.watch.notify import notify
 from ocrwatch.watch.patterns import Patterns
-from ocrwatch.watch.workers import Workers
+from ocrwatch.watch.pause import Pause
+from ocrwatch.watch.workers import Finished, Workers
 
 log = logging.getLogger("ocrwatch")
 
@@ -40,15 +45,10 @@ TICK = 0.2
 """Seconds the loop waits for a result or an event before it looks at the queue again."""
 SAME_CONTENT_WAIT = 1.0
 """A copy of content being read right now waits this long, then is recorded as a duplicate."""
-
-
-@dataclass(frozen=True, slots=True)
-class _InHand:
-    record: FileRecord
-    profile: Profile
-    job: OcrJob
-    workers: Workers
-    started: float
+HEARTBEAT_SECONDS = 10.0
+"""How often the daemon's row in the index says it is alive (and whether it is paused)."""
+AFTER_ACTIONS_SECONDS = 5.0
+"""How often after-actions that failed (a move to a full disk) are looked for, to be tried again."""
 
 
 class Daemon:
@@ -60,18 +60,26 @@ class Daemon:
         self._events: SimpleQueue[tuple[Profile, Path]] = SimpleQueue()
         self._stopping = threading.Event()
         self._hurry = threading.Event()
-        self._in_hand: dict[Future[DocumentText], _InHand] = {}
-        self._limit = 2 * settings.workers
+        self._started: dict[int, float] = {}
+        """Arrival id → when its reading began, for the arrivals in the workers."""
+        self._backlog: list[Callable[[], None]] = []
+        """Records the index could not take while it was unavailable, in order, to write once it is."""
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._pause = Pause(index, self.node)
 
     def run(self) -> None:
-        """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched."""
+        """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched and
+        `EngineError` when the engine cannot start, before systemd is told the service is ready."""
         self._check()
         self._hooks = Hooks(self.index, self.profiles.values())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        if requeued := self.index.requeue_processing():
+        if requeued := self.index.queue.requeue_processing():
             log.info("%d files an earlier run held are queued again", requeued)
-        self._workers = Workers(self.settings.workers, self.settings.engine, self.settings.engines)
+        self.index.daemons.register(self.node, os.getpid(), list(self.profiles))
+        self._workers = Workers(
+            self.settings.workers, self.settings.engine, self.settings.engines, may_write=self._may_write
+        )
         # Observers first, then the catch-up walk: a file dropped in between is seen by one or both.
         observers = [observer.start(profile, self._on_event) for profile in self.profiles.values()]
         notify("READY=1", f"STATUS=watching {len(observers)} folders")
@@ -80,22 +88,40 @@ class Daemon:
             ", ".join(str(profile.folder) for profile in self.profiles.values()),
             self.settings.workers,
         )
-        next_rescan = monotonic()
         try:
-            while not self._stopping.is_set():
-                self._take_events()
-                if monotonic() >= next_rescan:
-                    self._rescan()
-                    next_rescan = monotonic() + self.settings.rescan_seconds
-                self._fill()
-                self._wait(TICK)
+            self._loop()
         finally:
             notify("STOPPING=1")
             for running in observers:
                 running.stop()
-            deadline = monotonic() + self.settings.stop_timeout_seconds
-            self._finish_in_hand(deadline)
-            self._hooks.close(deadline, self._hurry)
+            self._finish_in_hand(monotonic() + self.settings.stop_timeout_seconds)
+            self._hooks.close(monotonic() + self.settings.stop_timeout_seconds, self._hurry)
+            self._safely(lambda: self.index.daemons.stopped(self.node))
+
+    def _loop(self) -> None:
+        next_rescan = next_heartbeat = next_after = monotonic()
+        while not self._stopping.is_set():
+            try:
+                if self._pause.probe_due() and self._pause.probe():
+                    next_rescan = monotonic()  # events taken while paused may not have been queued
+                    notify("STATUS=watching")
+                if not self._pause.active:
+                    self._write_backlog()
+                    self._take_events()
+                    if monotonic() >= next_rescan:
+                        self._rescan()
+                        next_rescan = monotonic() + self.settings.rescan_seconds
+                    if monotonic() >= next_after:
+                        self._after_actions_due()
+                        next_after = monotonic() + AFTER_ACTIONS_SECONDS
+                    self._fill()
+                if monotonic() >= next_heartbeat:
+                    self._heartbeat()
+                    next_heartbeat = monotonic() + HEARTBEAT_SECONDS
+            except Fault as fault:
+                self._paused(fault)
+            for finished in self._workers.wait(TICK):
+                self._collect(finished)
 
     def _check(self) -> None:
         if not self.profiles:
@@ -117,7 +143,35 @@ class Daemon:
         if self._stopping.is_set():
             self._hurry.set()  # a second Ctrl-C: requeue what is in hand now
         self._stopping.set()
-        log.info("stopping on %s: %d files in hand", signal.Signals(signum).name, len(self._in_hand))
+        in_hand = len(self._started)
+        log.info("stopping on %s: %d files in hand", signal.Signals(signum).name, in_hand)
+
+    # Faults
+
+    def _paused(self, fault: Fault) -> None:
+        self._pause.begin(fault)
+        notify(f"STATUS=paused: {fault}")
+        if not isinstance(fault, IndexUnavailable):  # for `ocrwatch status`; the index is there to say it
+            self._safely(self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        self.index.daemons.heartbeat(self.node, self._pause.reason, self._pause.since)
+
+    def _safely(self, write: Callable[[], None]) -> None:
+        """Run `write`; when the index is unavailable, keep it for when it is back, and pause. A claim
+        that was lost meanwhile (the file was put back in the queue) drops the write."""
+        try:
+            write()
+        except IndexUnavailable as fault:
+            self._backlog.append(write)
+            self._paused(fault)
+        except ClaimLost as lost:
+            log.info("%s; not recorded", lost)
+
+    def _write_backlog(self) -> None:
+        while self._backlog:
+            self._backlog[0]()  # raises IndexUnavailable while the index is still unavailable
+            self._backlog.pop(0)
 
     # Finding files
 
@@ -146,14 +200,14 @@ class Daemon:
                 log.info("rescan of %s: %d new or changed files queued", profile.folder, queued)
 
     def _enqueue(self, profile: Profile, stats: list[FileStat]) -> int:
-        """Queue new and changed files. When originals are moved or deleted after reading, a file at a
-        path already read is a new drop, and is read again even when its size and mtime match."""
+        """Queue new arrivals and changed files. When originals are moved or deleted after reading, a
+        file at a path already read is a new drop, even when its size and mtime match."""
         again: set[FileStatus] = set()
         if profile.settings.on_success is not OnSuccess.KEEP:
             again |= {FileStatus.DONE, FileStatus.DUPLICATE}
         if profile.settings.on_failure is not OnFailure.KEEP:
             again.add(FileStatus.FAILED)
-        queued = self.index.enqueue(
+        queued = self.index.queue.enqueue(
             str(profile.folder), stats, delay=profile.settings.settle_seconds, again=again
         )
         return len(queued)
@@ -161,8 +215,8 @@ class Daemon:
     # Reading
 
     def _fill(self) -> None:
-        while len(self._in_hand) < self._limit and not self._stopping.is_set():
-            record = self.index.claim()
+        while self._workers.free() > 0 and not self._stopping.is_set() and not self._pause.active:
+            record = self.index.queue.claim(list(self.profiles))
             if record is None:
                 return
             self._start(record)
@@ -170,16 +224,16 @@ class Daemon:
     def _start(self, record: FileRecord) -> None:
         started = perf_counter()
         source = Path(record.path)
-        profile = self.profiles.get(record.root or "")
-        if profile is None:
-            reason = f"its watched folder {record.root} is no longer in the config"
-            self._log(fail(self.index, source, OcrwatchError(reason), 0.0))
-            return
+        profile = self.profiles[record.root or ""]
         try:
             if moved := settle.check(record):
-                self.index.defer(record.path, moved.size, moved.mtime, profile.settings.settle_seconds)
+                self.index.queue.defer(record, moved.size, moved.mtime, profile.settings.settle_seconds)
                 return
-            job = prepare(self.index, profile.settings, source, profile.folder)
+            job = prepare(self.index, profile.settings, record, source, self._notice(profile))
+        except Fault as fault:
+            self._safely(lambda: self.index.queue.put_back(record))
+            self._paused(fault)
+            return
         except OcrwatchError as error:
             self._failed(record, profile, error, started)
             return
@@ -187,47 +241,48 @@ class Daemon:
             self._failed(record, profile, unexpected(source, error), started)
             return
         if isinstance(job, Outcome):
-            self._succeeded(profile, job)
-        elif any(held.job.sha256 == job.sha256 for held in self._in_hand.values()):
-            self.index.defer(record.path, job.size, job.mtime, SAME_CONTENT_WAIT)
+            if job.status is Status.DUPLICATE:
+                self._after(profile, job)
+        elif any(held.sha256 == job.sha256 for held in self._workers.in_hand()):
+            self.index.queue.defer(record, job.size, job.mtime, SAME_CONTENT_WAIT)
         else:
-            future = self._workers.submit(job)
-            self._in_hand[future] = _InHand(record, profile, job, self._workers, started)
+            self._workers.submit(job)
+            self._started[record.id] = started
 
-    def _wait(self, timeout: float) -> None:
-        if not self._in_hand:
-            self._stopping.wait(timeout)
-            return
-        done, _ = wait(self._in_hand, timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            self._collect(future)
-
-    def _collect(self, future: Future[DocumentText]) -> None:
-        held = self._in_hand.pop(future)
+    def _may_write(self, job: OcrJob) -> bool:
+        """Asked by a worker before it writes outputs: only while the arrival still holds its claim."""
         try:
-            content = future.result()
-        except BrokenProcessPool:
-            error: OcrwatchError = WorkerCrashed("the OCR worker process died while reading the file")
-            if held.workers is self._workers:
-                log.error("an OCR worker process died; starting new workers")
-                self._workers = Workers(self.settings.workers, self.settings.engine, self.settings.engines)
-        except OcrwatchError as failure:
-            error = failure
-        except Exception as failure:
-            error = unexpected(held.job.source, failure)
-        else:
-            self._succeeded(
-                held.profile, finish(self.index, held.job, content, perf_counter() - held.started)
-            )
+            return self.index.queue.holds_claim(job.record.id, job.record.claim_token)
+        except IndexUnavailable as fault:
+            self._paused(fault)
+            return False  # the worker drops the result; the file is read again once the index is back
+
+    def _collect(self, finished: Finished) -> None:
+        job = finished.job
+        record, profile = job.record, self.profiles[job.record.root or ""]
+        started = self._started.pop(record.id, perf_counter())
+        if finished.content is not None:
+            content = finished.content
+            notice = self._notice(profile)
+
+            def record_done() -> None:
+                outcome = finish(self.index, job, content, perf_counter() - started, notice)
+                self._after(profile, outcome)
+
+            self._safely(record_done)
             return
-        self._failed(held.record, held.profile, error, held.started, held.job.sha256)
+        error = finished.error or unexpected(job.source, RuntimeError("a worker returned nothing"))
+        self._safely(lambda: self._failed(record, profile, error, started, job.sha256))
 
     # Recording
 
-    def _succeeded(self, profile: Profile, outcome: Outcome) -> None:
-        moved = after_success(profile, outcome.path)
-        self._log(outcome, moved)
-        self._hooks.notify(profile, outcome, moved)
+    def _notice(self, profile: Profile) -> NoticeFor:
+        def notice(status: Status) -> Notice:
+            failed = status is Status.FAILED
+            event = "on_failed" if failed else "on_done"
+            return Notice(event, self._hooks.targets(profile, event), has_after_action(profile, failed))
+
+        return notice
 
     def _failed(
         self,
@@ -237,24 +292,73 @@ class Daemon:
         started: float,
         sha256: str | None = None,
     ) -> None:
-        """Retry a transient failure with exponential backoff, a bounded number of times; else record it."""
-        source = Path(record.path)
+        """A fault pauses the queue; a transient failure is retried with exponential backoff, a bounded
+        number of times; anything else is the file's own failure, recorded with its reason."""
+        if isinstance(error, ClaimLost):
+            log.info("%s: %s; not recorded", printable(Path(record.path)), error)
+            return
+        if isinstance(error, Fault):
+            self.index.queue.put_back(record)
+            self._paused(error)
+            return
         if error.transient and record.attempts < self.settings.retries:
             delay = self.settings.retry_seconds * 2**record.attempts
-            self.index.retry_later(record.path, str(error), delay)
+            self.index.queue.retry_later(record, str(error), delay)
             log.warning(
                 "retry %s in %.0f s (attempt %d of %d): %s",
-                printable(source),
+                printable(Path(record.path)),
                 delay,
                 record.attempts + 1,
                 self.settings.retries + 1,
                 error,
             )
             return
-        outcome = fail(self.index, source, error, perf_counter() - started, sha256)
-        moved = after_failure(profile, source, str(error))
+        outcome = fail(self.index, record, error, perf_counter() - started, self._notice(profile), sha256)
+        self._after(profile, outcome)
+
+    def _after(self, profile: Profile, outcome: Outcome) -> None:
+        """Apply the folder's after-action to a recorded outcome, record where the original went (which
+        releases the outcome's notifications) and log the outcome's line."""
+        assert outcome.record is not None
+        failed = outcome.status is Status.FAILED
+        moved = None
+        if has_after_action(profile, failed):
+            moved = self._apply_after_action(profile, outcome.record, failed, outcome.error)
         self._log(outcome, moved)
-        self._hooks.notify(profile, outcome, moved)
+        self._hooks.wake()
+
+    def _after_actions_due(self) -> None:
+        """Try again the after-actions that failed, and those a crash interrupted."""
+        for record in self.index.queue.after_due(self.profiles):
+            profile = self.profiles[record.root or ""]
+            failed = record.status is FileStatus.FAILED
+            moved = self._apply_after_action(profile, record, failed, record.error)
+            if moved is not None:
+                log.info("%s → %s", printable(Path(record.path)), printable(moved))
+            self._hooks.wake()
+
+    def _apply_after_action(
+        self, profile: Profile, record: FileRecord, failed: bool, reason: str | None
+    ) -> Path | None:
+        """Move or delete the original; on failure record why and when to try again (or that it gave up,
+        keeping the original in place). A full disk also pauses the queue."""
+        source = Path(record.path)
+        try:
+            moved = after_failure(profile, source, reason or "") if failed else after_success(profile, source)
+        except (OSError, NoSpace) as error:
+            problem = f"cannot {'move' if failed else profile.settings.on_success.value} it: {error}"
+            attempts = record.after_attempts
+            retry = None if attempts >= self.settings.retries else self.settings.retry_seconds * 2**attempts
+            self._safely(lambda: self.index.record_after_failure(record, problem, retry))
+            if retry is None:
+                log.error("%s: %s; gave up, the original stays where it is", printable(source), problem)
+            elif attempts == 0:
+                log.warning("%s: %s; will try again", printable(source), problem)
+            if isinstance(error, NoSpace):
+                self._paused(error)
+            return None
+        self._safely(lambda: self.index.record_after_action(record, None if moved is None else str(moved)))
+        return moved
 
     def _log(self, outcome: Outcome, moved: Path | None = None) -> None:
         """One line per file for journald: outcome, path, seconds, and why or where it went."""
@@ -267,13 +371,14 @@ class Daemon:
 
     def _finish_in_hand(self, deadline: float) -> None:
         """Give the files in hand until `deadline` to finish; queue the rest again."""
-        while self._in_hand and not self._hurry.is_set() and (left := deadline - monotonic()) > 0:
-            self._wait(min(TICK, left))
-        if self._in_hand:
-            paths = [held.job.key for held in self._in_hand.values()]
-            self.index.requeue_processing(paths)
-            log.warning("%d files did not finish in time and are queued again", len(paths))
-            self._in_hand.clear()
-            self._workers.kill()
-        else:
-            self._workers.close()
+        finished, unfinished = self._workers.close(deadline, self._hurry)
+        for result in finished:
+            self._collect(result)
+        if unfinished:
+            ids = [job.record.id for job in unfinished]
+
+            def requeue() -> None:
+                self.index.queue.requeue_processing(ids)
+
+            self._safely(requeue)
+            log.warning("%d files did not finish in time and are queued again", len(unfinished))

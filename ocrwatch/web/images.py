@@ -62,7 +62,8 @@ def original(settings: Settings, document: StoredDocument, page: int) -> bytes:
     check_page(document, page)
     with tempfile.TemporaryDirectory(prefix="ocrwatch-page-") as folder:
         copy = Path(folder) / "original"
-        if not any(_copy_if_unchanged(Path(path), copy, document.content.sha256) for path in document.paths):
+        originals = (Path(path) for path in document.originals)
+        if not any(_copy_if_unchanged(path, copy, document.content.sha256) for path in originals):
             raise Refused(404, "the original file has been changed, moved or deleted since it was read")
         try:
             pages = open_pages(copy, settings.documents)
