@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
+from ocrwatch.errors import OutputError
 from ocrwatch.index.records import FileRecord, FileStat, FileStatus, file_record
 from ocrwatch.index.tables import files, utc_now
 from ocrwatch.outputs.paths import output_stem
@@ -116,7 +117,7 @@ class Queue:
             if row is None:
                 return None
             if row.output_stem is None and row.root is not None:
-                stem = reserve_stem(connection, output_stem(Path(row.path), Path(row.root)))
+                stem = reserve_stem(connection, _preferred_stem(row.path, row.root))
                 connection.execute(update(files).where(files.c.id == row.id).values(output_stem=stem))
                 return file_record(row, output_stem=stem)
         return file_record(row)
@@ -261,6 +262,14 @@ def reserve_stem(connection: Connection, preferred: str) -> str:
     while f"{preferred}~{number}" in taken:
         number += 1
     return f"{preferred}~{number}"
+
+
+def _preferred_stem(path: str, root: str) -> str:
+    """The output name of `path` as found in the folder `root`; its file name if it is not inside."""
+    try:
+        return output_stem(Path(path), Path(root))
+    except OutputError:
+        return Path(path).name
 
 
 def _arrived_again(row: FileRecord, stat: FileStat, again: Collection[FileStatus]) -> bool:
