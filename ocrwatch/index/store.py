@@ -16,6 +16,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Row, and_, case, delete, exists, func, insert, or_, select, update
 
 from ocrwatch.index import database, document_rows, sqlite
+from ocrwatch.index.outbox import Outbox
 from ocrwatch.index.query import parse
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
 from ocrwatch.index.tables import documents, files
@@ -29,6 +30,7 @@ class Index:
         """Open the database at `url` (an SQLAlchemy URL), migrating it to the newest schema."""
         self._engine = database.connect(url)
         self._writer = database.writer(self._engine)
+        self.outbox = Outbox(self._engine, self._writer)
 
     def close(self) -> None:
         self._engine.dispose()
