@@ -264,7 +264,6 @@ def test_a_webhook_receives_the_summary(
     with Index(settings.database_url) as index:
         add_file(index, profile.folder, "a.png", content=content, output_stem="a.png",
                  moved_to=str(tmp_path / "done/a.png"))  # fmt: skip
-        (row,) = rows(index)
         settle(index, Hooks(index, [profile]))
         (row,) = rows(index)
 
