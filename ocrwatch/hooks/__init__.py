@@ -1,28 +1,26 @@
 """Notifications: per watched folder, `on_done` and `on_failed` hooks, a webhook and/or a command.
 
-The daemon calls `Hooks.notify` once per finished file, after its after-action, so that the summary
-can say where the original went. The summary is built in the daemon's thread; delivery happens on
-the dispatcher's threads (`dispatcher.py`), so the queue never waits for a receiver.
+They go through the index's outbox (`ocrwatch.index.outbox`): the daemon writes one row per target
+(`Hooks.targets`) in the transaction that records the file's outcome, held until its after-action is
+done when there is one, and calls `Hooks.wake`. The delivery threads (`dispatcher.py`) send each row
+at least once, after any crash or restart, under the row's id, so that receivers can drop repeats;
+the queue never waits for a receiver.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
 from collections.abc import Iterable
-from functools import partial
-from pathlib import Path
 
 from ocrwatch.config import Hook, Profile
 from ocrwatch.errors import ConfigError
-from ocrwatch.hooks.dispatcher import Delivery, Dispatcher
-from ocrwatch.hooks.send import post, redacted, run
-from ocrwatch.hooks.summary import summarize
+from ocrwatch.hooks.delivery import Courier
+from ocrwatch.hooks.dispatcher import THREADS, Dispatcher
+from ocrwatch.hooks.patience import Patience
 from ocrwatch.index import Index
-from ocrwatch.pipeline import Outcome, Status
-from ocrwatch.watch import printable
+from ocrwatch.index.outbox import EVENTS
 
 __all__ = ["Hooks"]
 
@@ -30,47 +28,39 @@ log = logging.getLogger(__name__)
 
 
 class Hooks:
-    def __init__(self, index: Index, profiles: Iterable[Profile]) -> None:
-        """Raises `ConfigError` when a hook's program cannot be found: better at start than per file."""
-        for profile in profiles:
-            for key in ("on_done", "on_failed"):
-                hook: Hook | None = getattr(profile.settings, key)
+    def __init__(self, index: Index, profiles: Iterable[Profile], threads: int = THREADS) -> None:
+        """Start delivering what the outbox holds for these profiles' folders, from earlier runs too.
+
+        Raises `ConfigError` when a hook's program cannot be found: better at start than per file.
+        """
+        served = {str(profile.folder): profile for profile in profiles}
+        for profile in served.values():
+            for event in EVENTS:
+                hook: Hook | None = getattr(profile.settings, event)
                 if hook and hook.command and shutil.which(hook.command[0]) is None:
                     raise ConfigError(
-                        f"watch {profile.name}: {key}.command: no executable program {hook.command[0]!r}"
+                        f"watch {profile.name}: {event}.command: no executable program {hook.command[0]!r}"
                     )
-        self._index = index
-        self._dispatcher = Dispatcher()
+        patience = Patience()
+        courier = Courier(index.outbox, served, patience)
+        self._dispatcher = Dispatcher(index.outbox, served, courier.deliver, patience, threads)
 
-    def notify(self, profile: Profile, outcome: Outcome, moved: Path | None) -> None:
-        """Queue the profile's hook for this outcome, if it has one; returns at once."""
-        key = "on_failed" if outcome.status is Status.FAILED else "on_done"
-        hook: Hook | None = getattr(profile.settings, key)
-        if hook is None or (hook.webhook is None and hook.command is None):
-            return
-        try:
-            summary = summarize(self._index, profile, outcome, moved)
-            # ASCII, other letters as \u escapes: no receiver need guess the encoding.
-            body = json.dumps(summary).encode("ascii")
-        except Exception:  # a notification must never stop the daemon
-            log.exception("%s for %s: cannot make its summary", key, printable(outcome.path))
-            return
-        subject = printable(outcome.path)
-        if hook.webhook:
-            webhook = hook.webhook
-            self._dispatcher.submit(
-                Delivery(
-                    f"{key} webhook {redacted(webhook.url)}",
-                    subject,
-                    partial(post, webhook, body),
-                    attempts=webhook.retries + 1,
-                    retry_seconds=webhook.retry_seconds,
-                )
-            )
-        if hook.command:
-            send = partial(run, hook.command, hook.command_timeout_seconds, summary, body)
-            self._dispatcher.submit(Delivery(f"{key} command {hook.command[0]}", subject, send))
+    @staticmethod
+    def targets(profile: Profile, event: str) -> list[str]:
+        """The targets (`webhook`, `command`) the profile's `event` hook (`on_done`, `on_failed`) has:
+        what the daemon passes to `outbox.add` as it records the outcome."""
+        if event not in EVENTS:
+            raise ValueError(f"unknown hook {event!r}; known: {', '.join(EVENTS)}")
+        hook: Hook | None = getattr(profile.settings, event)
+        if hook is None:
+            return []
+        return [target for target, given in (("webhook", hook.webhook), ("command", hook.command)) if given]
+
+    def wake(self) -> None:
+        """Look for due notifications now: call it after a record or release commits."""
+        self._dispatcher.wake()
 
     def close(self, deadline: float, hurry: threading.Event | None = None) -> None:
-        """At shutdown: let pending deliveries finish until `deadline`, then drop the rest, logged."""
+        """At shutdown: deliver what is due until `deadline` (monotonic), or until `hurry` is set, then
+        stop. What is still pending stays in the outbox for the next start (logged)."""
         self._dispatcher.close(deadline, hurry)

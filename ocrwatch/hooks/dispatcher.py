@@ -1,147 +1,158 @@
-"""Delivers notifications on background threads, so that a slow or dead receiver never holds up the
-daemon's queue.
+"""Delivers the outbox's notifications on background threads, so that a slow or dead receiver never
+holds up the daemon's queue.
 
-Deliveries wait in one bounded heap ordered by when each is due: a retry waiting for its backoff holds
-no thread, and a few threads serve every hook. Every attempt is logged on one line, the last one
-saying that it gave up. The heap lives in memory: what is still pending at shutdown is logged as
-dropped, and is not tried again after a restart.
+One thread polls the index for rows that are due (every `POLL_SECONDS`, at once on `wake`, and when a
+retry this process scheduled comes due) and hands each to a free worker thread. The ids in flight are
+kept in memory, so that no row is taken twice by this daemon. Nothing pending lives only in memory: a
+row stays in the outbox until an attempt is recorded for it, so what shutdown or a crash interrupts is
+made again at the next start, under the same id.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
-import random
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from functools import partial
+from queue import SimpleQueue
 from time import monotonic
 
-from ocrwatch.hooks.send import Attempt
+from ocrwatch.hooks.patience import Patience, Stopped
+from ocrwatch.index.outbox import Notification, Outbox
 
 log = logging.getLogger(__name__)
 
 THREADS = 4
-"""Deliveries made at once; each mostly waits on a socket or a child process."""
-CAPACITY = 1000
-"""Deliveries pending at most (due, waiting to retry, or being made); more are dropped and logged."""
+"""Attempts made at once; each mostly waits on a socket or a child process."""
+POLL_SECONDS = 0.5
+"""How often the outbox is read for rows that another process made due, or that `wake` missed."""
 GRACE_SECONDS = 10.0
-"""At shutdown, pending deliveries get this long at most, and never past the daemon's stop deadline."""
-
-
-@dataclass(slots=True)
-class Delivery:
-    what: str
-    """The hook and its target, for the log: `on_done webhook https://example.org/hook`."""
-    subject: str
-    """The file it is about, for the log."""
-    send: Callable[[], Attempt]
-    attempts: int = 1
-    """How many attempts to make at most."""
-    retry_seconds: float = 0.0
-    """The wait before the first retry; doubled before each next one."""
-    made: int = 0
+"""At shutdown, due notifications get this long at most, and never past the daemon's stop deadline."""
 
 
 class Dispatcher:
-    def __init__(self, threads: int = THREADS, capacity: int = CAPACITY) -> None:
-        self._capacity = capacity
-        self._due: list[tuple[float, int, Delivery]] = []
-        self._sending: dict[int, Delivery] = {}
-        self._order = itertools.count()
+    def __init__(
+        self,
+        outbox: Outbox,
+        roots: Collection[str],
+        deliver: Callable[[Notification], datetime | None],
+        patience: Patience,
+        threads: int = THREADS,
+    ) -> None:
+        """`deliver` makes one attempt and records it, returning when the next one is due, if any."""
+        self._outbox = outbox
+        self._roots = list(roots)
+        self._deliver = deliver
+        self._patience = patience
+        self._threads = threads
+        self._handed: SimpleQueue[Notification | None] = SimpleQueue()
+        self._in_flight: set[int] = set()
+        self._broken: set[int] = set()
+        """Rows whose attempt failed of a bug: not taken again in this run, so it is logged once."""
+        self._retries: list[datetime] = []
         self._changed = threading.Condition()
-        self._closed = False
+        self._woken = False
+        self._polls_begun = self._polls_ended = 0
+        self._filled = False
+        """The last poll found a row for every free thread: more may be due."""
+        threading.Thread(target=self._poll, name="hooks-poll", daemon=True).start()
         for number in range(threads):
             threading.Thread(target=self._work, name=f"hooks-{number}", daemon=True).start()
 
-    def submit(self, delivery: Delivery) -> None:
-        """Queue `delivery` to be made at once; never blocks. Dropped, and logged, when the queue is full."""
+    def wake(self) -> None:
+        """Read the outbox now rather than at the next poll: a notification was just recorded or released."""
         with self._changed:
-            if len(self._due) + len(self._sending) >= self._capacity:
-                log.error(
-                    "%s for %s: dropped, %d deliveries pending",
-                    delivery.what,
-                    delivery.subject,
-                    len(self._due) + len(self._sending),
-                )
-                return
-            self._push(delivery, monotonic())
-
-    def pending(self) -> int:
-        """Deliveries not finished yet: due, waiting to retry, or being made."""
-        with self._changed:
-            return len(self._due) + len(self._sending)
+            self._woken = True
+            self._changed.notify_all()
 
     def close(self, deadline: float, hurry: threading.Event | None = None) -> None:
-        """Give pending deliveries until `deadline` (at most `GRACE_SECONDS`, and not after `hurry`
-        is set), then stop the threads and log each delivery that was dropped."""
+        """Give the notifications due now until `deadline` (at most `GRACE_SECONDS`, and not after
+        `hurry` is set), then stop. Nothing is dropped: what is pending stays in the outbox."""
         until = min(deadline, monotonic() + GRACE_SECONDS)
         with self._changed:
-            while self._due or self._sending:
+            asked = self._polls_begun
+            self._woken = True
+            self._changed.notify_all()
+            # Done once a poll that began after this call found less than there were threads for.
+            while self._polls_ended <= asked or self._in_flight or self._filled:
                 left = until - monotonic()
                 if left <= 0 or (hurry is not None and hurry.is_set()):
                     break
                 self._changed.wait(min(left, 0.1))
-            self._closed = True
-            dropped = [delivery for _, _, delivery in sorted(self._due)]
-            unfinished = list(self._sending.values())
-            self._due.clear()
+            self._patience.stopping.set()
+            under_way = len(self._in_flight)
             self._changed.notify_all()
-        for delivery in dropped:
+        for _ in range(self._threads):
+            self._handed.put(None)
+        if under_way:
             log.warning(
-                "%s for %s: dropped at shutdown after %d of %d attempts, not delivered",
-                delivery.what,
-                delivery.subject,
-                delivery.made,
-                delivery.attempts,
+                "%d notifications still being sent at shutdown: sent again at the next start unless they end",
+                under_way,
             )
-        for delivery in unfinished:
-            log.warning("%s for %s: still being made at shutdown, abandoned", delivery.what, delivery.subject)
+        try:
+            pending = self._outbox.pending(self._roots)
+        except Exception:  # the count is for the log only
+            log.warning("at shutdown: cannot count the notifications not delivered yet", exc_info=True)
+            return
+        if pending:
+            log.info("%d notifications not delivered yet stay in the outbox for the next start", pending)
 
-    def _push(self, delivery: Delivery, due: float) -> None:
-        heapq.heappush(self._due, (due, next(self._order), delivery))
-        self._changed.notify_all()
+    def _poll(self) -> None:
+        while not self._patience.stopping.is_set():
+            with self._changed:
+                self._polls_begun += 1
+                number = self._polls_begun
+                free = self._threads - len(self._in_flight)
+                skip = self._in_flight | self._broken
+                now = datetime.now(UTC)
+                while self._retries and self._retries[0] <= now:
+                    heapq.heappop(self._retries)
+            found: list[Notification] = []
+            if free > 0:
+                try:
+                    found = self._patience.run(partial(self._due, free, skip))
+                except Stopped:
+                    return
+            with self._changed:
+                for notification in found:
+                    self._in_flight.add(notification.id)
+                    self._handed.put(notification)
+                self._filled = free > 0 and len(found) == free
+                self._polls_ended = number
+                self._changed.notify_all()
+                if not self._woken:
+                    self._changed.wait(self._timeout())
+                self._woken = False
+
+    def _due(self, limit: int, skip: Collection[int]) -> list[Notification]:
+        return self._outbox.due(datetime.now(UTC), limit, roots=self._roots, skip=skip)
+
+    def _timeout(self) -> float:
+        """Until the next poll: the sooner of `POLL_SECONDS` and the next retry this process scheduled."""
+        if not self._retries:
+            return POLL_SECONDS
+        return max(0.0, min(POLL_SECONDS, (self._retries[0] - datetime.now(UTC)).total_seconds()))
 
     def _work(self) -> None:
-        while (taken := self._take()) is not None:
-            number, delivery = taken
+        while (notification := self._handed.get()) is not None:
+            if self._patience.stopping.is_set():
+                continue  # handed out as the hooks stopped: it stays pending in the outbox
+            due = None
             try:
-                attempt = delivery.send()
-            except Exception as error:  # a bug here must not end the thread and strand the rest
-                log.exception("%s for %s: unexpected error", delivery.what, delivery.subject)
-                attempt = Attempt(False, False, f"unexpected error: {error}")
-            delivery.made += 1
-            retry_in = self._report(delivery, attempt)
+                due = self._deliver(notification)
+            except Stopped:
+                pass  # it stays pending in the outbox
+            except Exception:  # a bug must not end the thread and strand the rest
+                log.exception(
+                    "notification %d: unexpected error; tried again at the next start", notification.id
+                )
+                with self._changed:
+                    self._broken.add(notification.id)
             with self._changed:
-                del self._sending[number]
-                if retry_in is not None and not self._closed:
-                    self._push(delivery, monotonic() + retry_in)
+                self._in_flight.discard(notification.id)
+                if due is not None:
+                    heapq.heappush(self._retries, due)
+                self._woken = True
                 self._changed.notify_all()
-
-    def _take(self) -> tuple[int, Delivery] | None:
-        """The next delivery that is due, once it is; None when closed."""
-        with self._changed:
-            while not self._closed:
-                now = monotonic()
-                if self._due and self._due[0][0] <= now:
-                    _, number, delivery = heapq.heappop(self._due)
-                    self._sending[number] = delivery
-                    return number, delivery
-                self._changed.wait(self._due[0][0] - now if self._due else None)
-            return None
-
-    @staticmethod
-    def _report(delivery: Delivery, attempt: Attempt) -> float | None:
-        """Log the attempt on one line; return the seconds until the next one, if there is to be one."""
-        where = f"{delivery.what} for {delivery.subject}: {attempt.detail}"
-        count = f" (attempt {delivery.made} of {delivery.attempts})" if delivery.attempts > 1 else ""
-        if attempt.ok:
-            log.info("%s%s", where, count)
-            return None
-        if attempt.retry and delivery.made < delivery.attempts:
-            delay = delivery.retry_seconds * 2 ** (delivery.made - 1) * random.uniform(0.8, 1.2)
-            log.warning("%s%s; retry in %.1f s", where, count, delay)
-            return delay
-        log.error("%s%s; %s", where, count, "gave up" if attempt.retry else "not retried")
-        return None

@@ -1,17 +1,18 @@
 """One attempt at each kind of hook: POST the summary to a webhook, or run a command with it.
 
 Neither raises: each returns an `Attempt` that says how it went and whether another try could help,
-so that the dispatcher decides about retries in one place.
+so that retries are decided in one place (`delivery.py`).
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import signal
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -65,12 +66,16 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
-def run(command: Sequence[str], timeout: float, summary: dict[str, Any], body: bytes) -> Attempt:
-    """Run `command` without a shell, its placeholders filled in from `summary`, with `body` on stdin."""
+def run(
+    command: Sequence[str], timeout: float, summary: dict[str, Any], body: bytes, env: Mapping[str, str]
+) -> Attempt:
+    """Run `command` without a shell, its placeholders filled in from `summary`, with `body` on stdin
+    and `env` added to the daemon's environment."""
     try:
         finished = subprocess.run(
             arguments(command, summary),
             input=body,
+            env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=timeout,
