@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import OperationalError
+from ocrwatch.errors import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Patience:
         while True:
             try:
                 result = step()
-            except OperationalError as error:
+            except IndexUnavailable as error:
                 self._refused(error)
                 if self.stopping.wait(self._wait):
                     raise Stopped from error
@@ -45,11 +45,11 @@ class Patience:
             self._answered()
             return result
 
-    def _refused(self, error: OperationalError) -> None:
+    def _refused(self, error: IndexUnavailable) -> None:
         with self._lock:
             first, self._failing = not self._failing, True
         if first:
-            log.warning("notifications wait: the index cannot be used (%s); trying again", error.orig)
+            log.warning("notifications wait: %s; trying again", error)
 
     def _answered(self) -> None:
         with self._lock:

@@ -1,0 +1,203 @@
+"""Faults outside the files, made for real against the real `ocrwatch run`: a held database lock, a full
+file system, an engine that cannot load, the main process killed alone. None of them may fail a file,
+lose one, or leave a process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+
+from tests.daemon_helpers import RunningDaemon, page, wait_for
+
+
+@pytest.fixture
+def daemons():
+    started: list[RunningDaemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_database_locked_past_the_busy_timeout_pauses_the_queue_and_fails_nothing(
+    tmp_path: Path, daemons: list[RunningDaemon]
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daemon = RunningDaemon(tmp_path, {"watch": [{"folder": "inbox"}], "workers": 1})
+    daemons.append(daemon.start())
+    (inbox / "before.png").write_bytes(page("read before the lock"))
+    wait_for(lambda: daemon.statuses().get(str(inbox / "before.png")) == "done", "the first file")
+
+    holder = sqlite3.connect(daemon.database, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # a backup, the sqlite3 shell, another writer: 15 s
+    (inbox / "during.png").write_bytes(page("dropped during the lock"))
+    wait_for(lambda: "paused: the index is unavailable: database is locked" in daemon.log(), "the pause")
+    time.sleep(15)
+    assert daemon.alive()
+    holder.execute("COMMIT")
+    holder.close()
+
+    wait_for(lambda: daemon.statuses().get(str(inbox / "during.png")) == "done", "the file after the lock")
+    log = daemon.log()
+    assert log.count("paused: ") == 1, log  # logged once, however many retries
+    assert "resumed after" in log and "Traceback" not in log
+    assert "failed" not in daemon.statuses().values()
+    assert daemon.stop() == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 8 MB file system (tmpfs), mounted here for the test; skipped where mounting is refused."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system of `folder` to the last byte; the filler file is returned to free it."""
+    filler = folder / "filler"
+    with filler.open("wb") as file, suppress(OSError):
+        while True:
+            file.write(b"\0" * 65536)
+            file.flush()
+    with suppress(OSError), filler.open("ab") as file:
+        while True:
+            file.write(b"\0" * 512)
+            file.flush()
+    return filler
+
+
+def test_a_full_disk_pauses_the_queue_keeps_every_file_queued_and_resumes_when_freed(
+    tmp_path: Path, small_disk: Path, daemons: list[RunningDaemon]
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = {
+        "watch": [{"folder": "inbox", "on_success": "move", "done": "done", "on_failure": "move"}],
+        "failed": "failed",
+        "output": str(small_disk / "out"),
+        "database": str(tmp_path / "index.db"),
+        "workers": 1,
+    }
+    daemon = RunningDaemon(tmp_path, config)
+    daemon.database = tmp_path / "index.db"
+    daemons.append(daemon.start())
+    (inbox / "first.png").write_bytes(page("before the disk filled"))
+    wait_for(lambda: daemon.statuses().get(str(inbox / "first.png")) == "done", "the first file")
+
+    filler = fill(small_disk)
+    dropped = [inbox / f"page {n}.png" for n in range(3)]
+    for number, path in enumerate(dropped):
+        path.write_bytes(page(f"while the disk is full {number}"))
+    wait_for(lambda: "paused: no space left" in daemon.log(), "the pause on the full disk")
+    time.sleep(5)
+    statuses = daemon.statuses()
+    assert all(statuses.get(str(path)) in ("queued", "processing") for path in dropped), statuses
+    assert all(path.exists() for path in dropped)  # not moved to done/ or failed/
+    assert not (tmp_path / "failed").exists()
+    status = subprocess.run(
+        [sys.executable, "-m", "ocrwatch", "status", "--config", str(daemon.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "paused for" in status.stdout and "no space left" in status.stdout, status.stdout
+
+    filler.unlink()
+    wait_for(lambda: all(daemon.statuses().get(str(p)) == "done" for p in dropped), "the files once freed")
+    log = daemon.log()
+    assert log.count("paused: ") == 1 and "resumed after" in log, log
+    assert all((tmp_path / "done" / path.name).exists() for path in dropped)
+    assert [path.name for path in (small_disk / "out").iterdir() if path.name.endswith(".tmp")] == []
+    assert daemon.stop() == 0
+
+
+def test_an_engine_that_cannot_load_stops_the_start_and_fails_no_file(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "waiting.png").write_bytes(page("waits for a working engine"))
+    notifications = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notifications.bind(str(tmp_path / "notify"))
+    notifications.settimeout(0.5)
+    daemon = RunningDaemon(
+        tmp_path,
+        {"watch": [{"folder": "inbox"}], "engine": "tesseract", "engines": {"tesseract": {"lang": "xxx"}}},
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ocrwatch", "run", "--config", str(daemon.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify")},
+    )
+    assert result.returncode != 0
+    assert "xxx" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    with pytest.raises(TimeoutError):
+        notifications.recv(4096)  # READY=1 was never sent
+    assert "failed" not in daemon.statuses().values()
+
+
+def test_the_main_process_killed_alone_leaves_no_worker_behind(tmp_path: Path, daemons: list[RunningDaemon]):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daemon = RunningDaemon(tmp_path, {"watch": [{"folder": "inbox"}], "workers": 2})
+    daemons.append(daemon.start())
+    dropped = {inbox / f"page {n}.png": f"killed alone {n}" for n in range(12)}
+    for path, text in dropped.items():
+        path.write_bytes(page(text))
+    wait_for(lambda: "done" in daemon.statuses().values(), "the first file to be read")
+    assert daemon.process is not None
+    main = daemon.process.pid
+    workers = children(main)
+    assert len(workers) >= 2, workers
+    os.kill(main, signal.SIGKILL)  # the daemon alone, not its process group
+    daemon.process.wait(30)
+    killed = time.time()
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to exit with the daemon", 10)
+    time.sleep(1)
+    out = tmp_path / "out"
+    late = [path.name for path in out.rglob("*") if path.is_file() and path.stat().st_mtime > killed + 0.5]
+    assert late == [], late  # nothing written for claims no daemon holds any more
+
+    daemon.start()
+    wait_for(lambda: daemon.settled(list(dropped)), "every file after the restart")
+    rows = daemon.rows()
+    assert sorted(row["path"] for row in rows) == sorted(str(path) for path in dropped)  # one each
+    for path, text in dropped.items():
+        assert (out / f"{path.name}.txt").read_text() == f"{text}\n"
+    assert daemon.stop() == 0
