@@ -79,3 +79,15 @@ class WorkerCrashed(OcrwatchError):
     """
 
     transient = True
+
+
+class TimedOut(OcrwatchError):
+    """Reading the file took longer than its time limit (a hung decoder or engine): its worker was killed.
+
+    Permanent: the same file would hang again.
+    """
+
+
+class ClaimLost(OcrwatchError):
+    """The index no longer gave this file's claim to the worker that read it, so its outputs were not
+    written: another reader owns them now. The daemon drops the result."""
