@@ -165,7 +165,8 @@ class Workers:
         for idle in self._workers:
             if not self._waiting:
                 return
-            if idle.ready and idle.job is None:
+            # An idle worker has nothing to say: a readable pipe is its end closing (it just died).
+            if idle.ready and idle.job is None and not idle.connection.poll():
                 job = self._waiting.popleft()
                 try:
                     idle.connection.send(job)
