@@ -2,11 +2,13 @@
 
 A `sitecustomize.py` on the workers' PYTHONPATH makes a file named `crash*` kill its worker with SIGSEGV
 and one named `hang*` sleep forever (after leaving a `.hanging` mark beside it), inside the real
-`open_pages`: the processes, signals and pipes are the real ones.
+`open_pages`, and engines fail to load while the file $OCRWATCH_TEST_BROKEN exists: the processes,
+signals and pipes are the real ones.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -33,9 +35,11 @@ FAULTS = """
 import os, signal, time
 
 import ocrwatch.documents
+import ocrwatch.engines
 import ocrwatch.pipeline
 
 _open_pages = ocrwatch.documents.open_pages
+_create_engine = ocrwatch.engines.create_engine
 
 
 def open_pages(path, settings):
@@ -48,7 +52,14 @@ def open_pages(path, settings):
     return _open_pages(path, settings)
 
 
+def create_engine(name, settings):
+    if os.path.exists(os.environ["OCRWATCH_TEST_BROKEN"]):
+        raise RuntimeError("damaged weights (a test)")
+    return _create_engine(name, settings)
+
+
 ocrwatch.documents.open_pages = ocrwatch.pipeline.open_pages = open_pages
+ocrwatch.engines.create_engine = create_engine
 """
 
 ORPHANS = """
@@ -81,7 +92,9 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     (folder / "sitecustomize.py").write_text(FAULTS)
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), before]))
+    os.environ["OCRWATCH_TEST_BROKEN"] = str(folder / "broken")
     yield dict(os.environ)
+    del os.environ["OCRWATCH_TEST_BROKEN"]
     if before is None:
         del os.environ["PYTHONPATH"]
     else:
@@ -176,6 +189,24 @@ def test_a_hung_file_times_out_and_its_worker_is_killed(workers: Workers, tmp_pa
     assert len([pid for pid in started if not alive(pid)]) == 1
 
 
+def test_a_replacement_whose_engine_cannot_start_is_tried_again(
+    workers: Workers, faults: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="ocrwatch.watch.workers")
+    broken = Path(faults["OCRWATCH_TEST_BROKEN"])
+    broken.touch()
+    try:
+        workers.submit(make_job(tmp_path, "crash"))
+        assert isinstance(collect(workers, 1)["crash"].error, WorkerCrashed)
+        wait_for(lambda: not workers.wait(0.2) and "trying again in 1 s" in caplog.text, "a failed start")
+        assert "could not start: the rapidocr engine cannot start: damaged weights (a test)" in caplog.text
+    finally:
+        broken.unlink()
+    wait_for(lambda: not workers.wait(0.2) and "process is ready" in caplog.text, "a replacement")
+    workers.submit(make_job(tmp_path, "after", "invoice 404"))
+    assert collect(workers, 1)["after"].error is None
+
+
 def test_a_lost_claim_writes_nothing(workers: Workers, tmp_path: Path):
     job = make_job(tmp_path, "refused")
     REFUSED.add(job.key)
@@ -214,3 +245,19 @@ def test_workers_die_with_their_parent_even_mid_file(faults: dict[str, str], tmp
         for pid in pids:  # leave no hung worker behind a failed test
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_close_hands_back_what_finished_and_what_did_not(workers: Workers, tmp_path: Path):
+    """Last: it closes the module's workers."""
+    jobs = [make_job(tmp_path, "hang"), make_job(tmp_path, "read", "invoice 505")]
+    jobs += [make_job(tmp_path, f"waiting-{n}", f"invoice 60{n}") for n in (1, 2)]
+    for job in jobs:
+        workers.submit(job)
+    assert workers.free() == 0
+    assert {job.stem for job in workers.in_hand()} == {"hang", "read", "waiting-1", "waiting-2"}
+    wait_for((tmp_path / "hang.png.hanging").exists, "a worker to hang on its file")
+    finished, unfinished = workers.close(time.monotonic() + 6)
+    assert [(result.job.stem, result.error) for result in finished] == [("read", None)]
+    assert {job.stem for job in unfinished} == {"hang", "waiting-1", "waiting-2"}
+    assert not worker_pids()
+    assert workers.free() == 0
