@@ -81,6 +81,17 @@ if __name__ == "__main__":
     workers.wait(600)
 """
 
+UNCLOSED = """
+import multiprocessing
+
+from ocrwatch.config import EngineSettings
+from ocrwatch.watch.workers import Workers
+
+if __name__ == "__main__":
+    workers = Workers(1, "rapidocr", EngineSettings(rapidocr={"threads": 1}), may_write=lambda job: True)
+    print(*(child.pid for child in multiprocessing.active_children()), flush=True)
+"""
+
 REFUSED: set[str] = set()
 """Keys of jobs whose claim `may_write` says is lost."""
 
@@ -245,6 +256,17 @@ def test_workers_die_with_their_parent_even_mid_file(faults: dict[str, str], tmp
         for pid in pids:  # leave no hung worker behind a failed test
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_program_that_never_closes_its_workers_still_exits(tmp_path: Path):
+    """Workers ignore SIGTERM, which is all multiprocessing's exit handler sends before it waits."""
+    (tmp_path / "unclosed.py").write_text(UNCLOSED)
+    script = subprocess.run(
+        [sys.executable, str(tmp_path / "unclosed.py")], capture_output=True, text=True, timeout=30
+    )
+    assert script.returncode == 0, script.stderr
+    (pid,) = map(int, script.stdout.split())
+    assert not alive(pid)
 
 
 def test_close_hands_back_what_finished_and_what_did_not(workers: Workers, tmp_path: Path):

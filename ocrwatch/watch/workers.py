@@ -14,11 +14,13 @@ started it exits, and replacements are started by `wait`.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
 import signal
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
@@ -91,6 +93,11 @@ class Workers:
         """Replacements in a row whose engine could not start: the backoff's exponent."""
         self._closing = False
         self._workers: list[_Worker] = []
+        # Also when this object is dropped or the program exits without close(): multiprocessing's own
+        # exit handler would wait forever for workers that ignore SIGTERM. Registered after that handler
+        # (imported with this module), this one runs before it.
+        self._finalizer = weakref.finalize(self, _stop_workers, self._workers)
+        atexit.register(self._finalizer)
         try:
             for _ in range(count):
                 self._workers.append(self._spawn())
@@ -120,15 +127,16 @@ class Workers:
         deadline = monotonic() + timeout
         finished: list[Finished] = []
         while True:
+            wake = min([deadline, *self._restarts, *(held.since + held.limit() for held in self._busy())])
+            pipes = [held.connection for held in self._workers]
+            for ready in wait_for_any(pipes, max(0.0, wake - monotonic())):
+                finished += self._receive(next(held for held in self._workers if held.connection is ready))
             now = monotonic()
             finished += self._enforce_limits(now)
             self._start_due(now)
             self._dispatch()
             if finished or now >= deadline:
                 return finished
-            wake = min([deadline, *self._restarts, *(held.since + held.limit() for held in self._busy())])
-            for ready in wait_for_any([held.connection for held in self._workers], max(0.0, wake - now)):
-                finished += self._receive(next(held for held in self._workers if held.connection is ready))
 
     def close(
         self, deadline: float, hurry: threading.Event | None = None
@@ -145,6 +153,10 @@ class Workers:
         unfinished += [held.job for held in self._busy() if held.job is not None]
         self._stop_all()
         return finished, unfinished
+
+    def _stop_all(self) -> None:
+        self._finalizer()
+        atexit.unregister(self._finalizer)
 
     def _spawn(self) -> _Worker:
         ours, theirs = multiprocessing.Pipe()
@@ -252,19 +264,20 @@ class Workers:
             self._restarts.remove(due)
             self._workers.append(self._spawn())
 
-    def _stop_all(self) -> None:
-        """Close every pipe (an idle worker exits on that), kill the busy and the starting, reap them all."""
-        for held in self._workers:
-            if held.job is not None or not held.ready:
-                held.process.kill()
-            held.connection.close()
-        for held in self._workers:
-            _reap(held.process)
-        self._workers.clear()
-
 
 _CRASHED = "the OCR worker process died while reading the file"
 _CLAIM_LOST = "the claim on this file was lost before its outputs were written"
+
+
+def _stop_workers(workers: list[_Worker]) -> None:
+    """Close every pipe (an idle worker exits on that), kill the busy and the starting, reap them all."""
+    for held in workers:
+        if held.job is not None or not held.ready:
+            held.process.kill()
+        held.connection.close()
+    for held in workers:
+        _reap(held.process)
+    workers.clear()
 
 
 def _await_start(held: _Worker) -> None:
