@@ -239,13 +239,13 @@ class Workers:
             assert held.job is not None
             log.warning("%s timed out after %.0f s; killing its OCR worker process", held.job.source, limit)
             held.process.kill()
-            _reap(held.process)
             self._replace(held, failed_start=False)
             finished.append(Finished(held.job, None, TimedOut(f"timed out after {limit:.0f} s")))
         return finished
 
     def _replace(self, held: _Worker, *, failed_start: bool) -> None:
-        """Drop `held` (already exited) and schedule its replacement, later after each failed start."""
+        """Reap and drop `held` (exited or killed), and schedule its replacement: later after each failed
+        start, so that an engine that cannot load does not spin."""
         _reap(held.process)
         held.connection.close()
         self._workers.remove(held)
