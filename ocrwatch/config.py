@@ -283,6 +283,10 @@ class Settings(FolderOptions):
     stop_timeout_seconds: float = Field(30.0, ge=0, description="on SIGTERM, how long files in hand may take")
     retries: int = Field(4, ge=0, description="retries of a transient failure (locked, vanished file)")
     retry_seconds: float = Field(10.0, gt=0, description="wait before the first retry; doubled each time")
+    timeout_seconds: float = Field(300.0, gt=0, description="a file read longer fails; its worker is killed")
+    timeout_per_page_seconds: float = Field(
+        60.0, ge=0, description="...plus this much for each page opened, so that a long PDF gets longer"
+    )
 
     @model_validator(mode="after")
     def _check_watch(self) -> Self:

@@ -89,6 +89,13 @@ class WorkerCrashed(OcrwatchError):
     transient = True
 
 
+class TimedOut(OcrwatchError):
+    """Reading the file took longer than its time limit (a hung decoder or engine): its worker was killed.
+
+    Permanent: the same file would hang again.
+    """
+
+
 class ClaimLost(OcrwatchError):
     """The arrival is no longer `processing` under the claim it was read under (requeued at a
     shutdown, taken by another daemon): its result is dropped, never recorded twice."""

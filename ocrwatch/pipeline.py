@@ -124,7 +124,14 @@ def _still_there(previous: FileRecord | None, document_id: int) -> bool:
 
 
 def read_document(job: OcrJob, engine: Engine) -> DocumentText:
-    """OCR every page of the job's file and write its outputs; the index is not touched.
+    """OCR every page of the job's file and write its outputs; the index is not touched."""
+    content, annotated = read_pages(job, engine)
+    write_job_outputs(job, content, annotated)
+    return content
+
+
+def read_pages(job: OcrJob, engine: Engine) -> tuple[DocumentText, list[bytes]]:
+    """OCR every page of the job's file, writing nothing: a worker asks whether it may write first.
 
     Raises `FileChanged` when the file no longer holds the content that was hashed: what was read
     may be half of a file still being written.
@@ -132,10 +139,14 @@ def read_document(job: OcrJob, engine: Engine) -> DocumentText:
     content, annotated = _read(job.source, job.sha256, engine, job.settings)
     if file_sha256(job.source) != job.sha256:
         raise FileChanged("the file changed while it was being read")
+    return content, annotated
+
+
+def write_job_outputs(job: OcrJob, content: DocumentText, annotated: list[bytes]) -> None:
+    """Write what `read_pages` made of the job under its claimed stem; timed as the "write" stage."""
     write_started = perf_counter()
     write_outputs(content, annotated, OutputPaths(job.settings.output, job.stem), job.settings.outputs)
     content.timings["write"] = perf_counter() - write_started
-    return content
 
 
 def finish(
