@@ -8,6 +8,7 @@ signals and pipes are the real ones.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import pytest
 
 from ocrwatch.config import EngineSettings, Settings
 from ocrwatch.errors import ClaimLost, EngineError, TimedOut, WorkerCrashed
+from ocrwatch.index import FileRecord, FileStatus
 from ocrwatch.pipeline import OcrJob
 from ocrwatch.watch.workers import Finished, Workers
 from tests.daemon_helpers import page, sha256, wait_for
@@ -66,7 +69,10 @@ ORPHANS = """
 import hashlib, multiprocessing, sys
 from pathlib import Path
 
+from datetime import UTC, datetime
+
 from ocrwatch.config import Settings
+from ocrwatch.index import FileRecord, FileStatus
 from ocrwatch.pipeline import OcrJob
 from ocrwatch.watch.workers import Workers
 
@@ -76,7 +82,9 @@ if __name__ == "__main__":
     workers = Workers(2, "rapidocr", settings.engines, may_write=lambda job: True)
     stat = source.stat()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    workers.submit(OcrJob(source, str(source), stat.st_size, stat.st_mtime, digest, "hang", settings))
+    record = FileRecord(1, str(source), stat.st_size, stat.st_mtime, digest, FileStatus.PROCESSING, None, 0,
+                        None, "hang", datetime.now(UTC))
+    workers.submit(OcrJob(source, record, stat.st_size, stat.st_mtime, digest, settings))
     print(*(child.pid for child in multiprocessing.active_children()), flush=True)
     workers.wait(600)
 """
@@ -93,7 +101,9 @@ if __name__ == "__main__":
 """
 
 REFUSED: set[str] = set()
-"""Keys of jobs whose claim `may_write` says is lost."""
+"""Paths of jobs whose claim `may_write` says is lost."""
+ARRIVALS = itertools.count(1)
+"""Arrival ids for the jobs made here."""
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +124,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 
 @pytest.fixture(scope="module")
 def workers(faults: dict[str, str]) -> Iterator[Workers]:
-    pool = Workers(2, "rapidocr", ENGINES, may_write=lambda job: job.key not in REFUSED)
+    pool = Workers(2, "rapidocr", ENGINES, may_write=lambda job: job.record.path not in REFUSED)
     yield pool
     pool.close(time.monotonic() + 10)
 
@@ -127,7 +137,20 @@ def make_job(folder: Path, name: str, text: str = "", **settings: Any) -> OcrJob
     source.write_bytes(data)
     stat = source.stat()
     options = Settings(output=folder / "out", engines=ENGINES, outputs=("text",), **settings)
-    return OcrJob(source, str(source), stat.st_size, stat.st_mtime, sha256(data), name, options)
+    record = FileRecord(
+        id=next(ARRIVALS),
+        path=str(source),
+        size=stat.st_size,
+        mtime=stat.st_mtime,
+        sha256=sha256(data),
+        status=FileStatus.PROCESSING,
+        error=None,
+        attempts=0,
+        document_id=None,
+        output_stem=name,
+        updated_at=datetime.now(UTC),
+    )
+    return OcrJob(source, record, stat.st_size, stat.st_mtime, sha256(data), options)
 
 
 def collect(pool: Workers, count: int, timeout: float = 120) -> dict[str, Finished]:
@@ -220,7 +243,7 @@ def test_a_replacement_whose_engine_cannot_start_is_tried_again(
 
 def test_a_lost_claim_writes_nothing(workers: Workers, tmp_path: Path):
     job = make_job(tmp_path, "refused")
-    REFUSED.add(job.key)
+    REFUSED.add(job.record.path)
     workers.submit(job)
     result = collect(workers, 1)["refused"]
     assert isinstance(result.error, ClaimLost)
