@@ -121,6 +121,15 @@ DEFAULT_IGNORE = (".*", "*.part", "*.filepart", "*.crdownload", "*.tmp", "~$*")
 """Hidden files and folders, and the names browsers, scanners and Office give files still being written."""
 
 
+class FollowLinks(StrEnum):
+    """Which symbolic links in a watched folder are read (`ocrwatch.watch.links`)."""
+
+    INSIDE = "inside"
+    """Those that lead to a file inside the watched folder."""
+    ANYWHERE = "anywhere"
+    NEVER = "never"
+
+
 class OnSuccess(StrEnum):
     KEEP = "keep"
     MOVE = "move"
@@ -228,6 +237,9 @@ class FolderOptions(Strict):
     polling: bool = Field(False, description="poll instead of inotify: for NFS and SMB shares")
     poll_seconds: float = Field(5.0, gt=0, description="how often polling looks at the folder")
     settle_seconds: float = Field(2.0, ge=0, description="size and mtime must hold still this long")
+    follow_symlinks: FollowLinks = Field(
+        FollowLinks.INSIDE, description="read symlinked files: inside the watched folder, anywhere, never"
+    )
     on_success: OnSuccess = OnSuccess.KEEP
     on_failure: OnFailure = OnFailure.KEEP
     done: Path | None = Field(None, description="where on_success: move puts originals")
@@ -254,6 +266,7 @@ class WatchFolder(Strict):
     polling: bool | None = None
     poll_seconds: float | None = Field(None, gt=0)
     settle_seconds: float | None = Field(None, ge=0)
+    follow_symlinks: FollowLinks | None = None
     on_success: OnSuccess | None = None
     on_failure: OnFailure | None = None
     done: Path | None = None
