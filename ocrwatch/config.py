@@ -1,7 +1,9 @@
 """The YAML configuration: its schema, its defaults and its validation.
 
 Relative paths in a config file are resolved against the file's own folder, so that a service and a
-person at a shell read the same folders. A mistake is reported with its key and what was expected.
+person at a shell read the same folders. Folders are resolved once, here (`..` and symlinks), so that
+every path built from them later names a file the same way. A mistake is reported with its key and
+what was expected.
 """
 
 from __future__ import annotations
@@ -119,6 +121,15 @@ DEFAULT_IGNORE = (".*", "*.part", "*.filepart", "*.crdownload", "*.tmp", "~$*")
 """Hidden files and folders, and the names browsers, scanners and Office give files still being written."""
 
 
+class FollowLinks(StrEnum):
+    """Which symbolic links in a watched folder are read (`ocrwatch.watch.links`)."""
+
+    INSIDE = "inside"
+    """Those that lead to a file inside the watched folder."""
+    ANYWHERE = "anywhere"
+    NEVER = "never"
+
+
 class OnSuccess(StrEnum):
     KEEP = "keep"
     MOVE = "move"
@@ -203,6 +214,14 @@ class OutputFormat(StrEnum):
 DEFAULT_OUTPUTS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.ANNOTATED)
 
 
+def resolved(path: Path) -> Path:
+    """`path` absolute, with `~`, `..` and symlinks resolved: the one spelling every comparison uses."""
+    try:
+        return path.expanduser().resolve()
+    except RuntimeError as error:  # Python 3.11 reports a symlink loop so
+        raise ValueError(f"{path}: {error}") from None
+
+
 def cores() -> int:
     """The cores this process may run on (a container or CPUAffinity= may allow fewer than exist)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -211,13 +230,16 @@ def cores() -> int:
 class FolderOptions(Strict):
     """What each watched folder may set for itself; the top-level values are every folder's defaults."""
 
-    output: Path = Field(default_factory=lambda: default_data_dir() / "output")
+    output: Path = Field(default_factory=lambda: default_data_dir() / "output", validate_default=True)
     engine: str = "rapidocr"
     include: tuple[str, ...] = Field(DEFAULT_INCLUDE, description="file name patterns to read")
     ignore: tuple[str, ...] = Field(DEFAULT_IGNORE, description="name patterns never read, files or folders")
     polling: bool = Field(False, description="poll instead of inotify: for NFS and SMB shares")
     poll_seconds: float = Field(5.0, gt=0, description="how often polling looks at the folder")
     settle_seconds: float = Field(2.0, ge=0, description="size and mtime must hold still this long")
+    follow_symlinks: FollowLinks = Field(
+        FollowLinks.INSIDE, description="read symlinked files: inside the watched folder, anywhere, never"
+    )
     on_success: OnSuccess = OnSuccess.KEEP
     on_failure: OnFailure = OnFailure.KEEP
     done: Path | None = Field(None, description="where on_success: move puts originals")
@@ -228,8 +250,8 @@ class FolderOptions(Strict):
 
     @field_validator("output", "done", "failed", mode="after")
     @classmethod
-    def _expand_user(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser()
+    def _resolve(cls, value: Path | None) -> Path | None:
+        return None if value is None else resolved(value)
 
 
 class WatchFolder(Strict):
@@ -244,6 +266,7 @@ class WatchFolder(Strict):
     polling: bool | None = None
     poll_seconds: float | None = Field(None, gt=0)
     settle_seconds: float | None = Field(None, ge=0)
+    follow_symlinks: FollowLinks | None = None
     on_success: OnSuccess | None = None
     on_failure: OnFailure | None = None
     done: Path | None = None
@@ -252,6 +275,11 @@ class WatchFolder(Strict):
     on_failed: Hook | None = Field(None, description="replaces the top-level on_failed; {} for none")
     outputs: tuple[OutputFormat, ...] | None = None
 
+    @field_validator("folder", "output", "done", "failed", mode="after")
+    @classmethod
+    def _resolve(cls, value: Path | None) -> Path | None:
+        return None if value is None else resolved(value)
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -259,14 +287,14 @@ class Profile:
 
     name: str
     folder: Path
-    """Absolute."""
+    """Resolved (`resolved`), as are the settings' output, done and failed folders."""
     settings: Settings
 
     @property
     def own_folders(self) -> tuple[Path, ...]:
         """Folders ocrwatch writes to, never read even when they sit inside a watched folder."""
         mine = (self.settings.output, self.settings.done, self.settings.failed)
-        return tuple(folder.absolute() for folder in mine if folder is not None)
+        return tuple(folder for folder in mine if folder is not None)
 
 
 class Settings(FolderOptions):
@@ -302,7 +330,7 @@ class Settings(FolderOptions):
             }
             # One index for every folder: the top level's, whatever output folder a profile writes to.
             settings = self.model_copy(update={**overrides, "watch": (), "database": self.database_url})
-            folder = entry.folder.expanduser().absolute()
+            folder = entry.folder
             where = f"watch.{number} ({folder})"
             if settings.on_success is OnSuccess.MOVE and settings.done is None:
                 raise ValueError(f"{where}: on_success: move needs a done: folder to move originals to")

@@ -41,6 +41,11 @@ class UnreadableFile(InputError):
     transient = True
 
 
+class LinkOutside(InputError):
+    """A symbolic link the folder's `follow_symlinks` does not let ocrwatch follow: a file dropped in the
+    watched folder must not make the service read whatever else it may read (its config, its keys)."""
+
+
 class FileChanged(InputError):
     """The file changed while it was being read: it is read again once it holds still."""
 

@@ -105,8 +105,10 @@ class RunningDaemon:
             connection.row_factory = sqlite3.Row
             try:
                 return connection.execute("SELECT * FROM files ORDER BY id").fetchall()
-            except sqlite3.OperationalError:  # not migrated yet
-                return []
+            except sqlite3.OperationalError as error:
+                if str(error) == "no such table: files":  # not migrated yet; any other error is real
+                    return []
+                raise
 
     def statuses(self) -> dict[str, str]:
         return {row["path"]: row["status"] for row in self.rows()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -187,9 +188,15 @@ def test_sigterm_finishes_what_is_in_hand_and_exits_cleanly(
     statuses = daemon.statuses()
     assert "processing" not in statuses.values()
     assert set(statuses) <= {str(path) for path in dropped}
-    # The files in hand were finished, not dropped: every line after the signal is an outcome.
-    after_signal = log.split("stopping on SIGTERM")[1].splitlines()[1:]
-    assert all(" done " in line for line in after_signal), after_signal
+    # The files in hand were finished, not dropped: every line after the signal is an outcome, and
+    # there are as many as the daemon said it held, less those it queued again.
+    in_hand_line, *after_signal = log.split("stopping on SIGTERM: ", 1)[1].splitlines()
+    in_hand = int(in_hand_line.removesuffix(" files in hand"))
+    assert after_signal, f"no line followed the signal, with {in_hand} files in hand"
+    queued = sum(map(int, re.findall(r"(\d+) files did not finish in time and are queued again", log)))
+    finished = [line for line in after_signal if " done " in line]
+    assert finished == after_signal, after_signal
+    assert in_hand == len(finished) + queued, (in_hand, after_signal)
 
     daemon.start()
     wait_for(lambda: daemon.settled(list(dropped)), "the rest after a restart")

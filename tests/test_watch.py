@@ -281,6 +281,12 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     )
     # Stopping must outlast the daemon's own stop timeout (30 s by default), or systemd kills mid-file.
     assert int(settings["TimeoutStopSec"]) > load_settings().stop_timeout_seconds
+    # SIGTERM to the daemon alone, and SIGKILL to its workers once it has gone.
+    assert settings["KillMode"] == "mixed"
+    # An allow-list: webhooks and web.enabled need IP sockets, sd_notify a Unix socket; nothing more.
+    assert not settings["RestrictAddressFamilies"].startswith("~")
+    assert set(settings["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
+    assert "WatchdogSec" not in settings, "the daemon sends no WATCHDOG=1: systemd would kill it"
     # verify checks that ExecStart's program exists: point it at this checkout's entry point.
     program = settings["ExecStart"].split()[0]
     entry_point = Path(sys.executable).with_name("ocrwatch")

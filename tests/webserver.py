@@ -20,16 +20,25 @@ def free_port() -> int:
 
 
 class ServerThread:
-    """`with ServerThread(app) as server:` serves `app` at `server.url` until the block ends."""
+    """`with ServerThread(app) as server:` serves `app` at `server.url` until the block ends.
 
-    def __init__(self, app) -> None:
-        self.socket = socket.socket()
+    `app` may also be a server configured as `ocrwatch serve` configures it (`make_server`): its own
+    host and port are ignored. `host` is the address to listen on; `::` is IPv6 and IPv4 both.
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1") -> None:
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
+        if ":" in host:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        self.socket.bind((host, 0))
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
+        if isinstance(app, uvicorn.Server):
+            self.server = app
+        else:
+            config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+            self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     def __enter__(self) -> ServerThread:

@@ -32,14 +32,19 @@ SECURITY_HEADERS = [
 
 
 def is_loopback(host: str | None) -> bool:
+    """Listening on `::` an IPv4 client's address is IPv4-mapped (::ffff:127.0.0.1), which Python's
+    `is_loopback` (before 3.13) does not call loopback: it is judged by the IPv4 address it maps."""
     if not host:
         return False
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 class Guard:
