@@ -189,6 +189,7 @@ class Bench:
         self.waves, self.dropped, self.drops = waves, 0, []
         deadline = time.monotonic() + self.args.timeout
         self.t0 = time.monotonic()
+        self.load = [os.getloadavg()[0]]
         ok = True
         try:
             self._start()
@@ -205,6 +206,7 @@ class Bench:
             self._drop_for(self.args.files, running=True)
             self._until(lambda: self._settled() >= self.args.files, deadline)
             self.elapsed = time.monotonic() - self.t0
+            self.load.append(os.getloadavg()[0])
             self._stop()
         except TimeoutError as error:
             print(f"gave up: {error}", file=sys.stderr)
@@ -316,13 +318,13 @@ class Bench:
             with suppress(ProcessLookupError):
                 os.kill(orphan, signal.SIGKILL)
         self.kills.append(kill)
-        for command in kill.orphan_commands:
-            print(f"  orphan: {command}", flush=True)
         print(
             f"{self._clock()} {kind} kill {len(self.kills)} at {kill.settled} settled: "
             f"{kill.survivors} left running, gone after {kill.lived:.1f} s, {kill.orphans} orphans",
             flush=True,
         )
+        for command in kill.orphan_commands:
+            print(f"  orphan: {command}", flush=True)
 
     def _stop(self) -> None:
         assert self.process is not None
@@ -428,6 +430,8 @@ class Bench:
             "runs": len(self.runs),
             "seconds": round(elapsed, 1),
             "files_per_minute": round(self.args.files / elapsed * 60, 1) if elapsed else None,
+            "load_average_start_end": [round(load, 2) for load in self.load],
+            "cores": os.cpu_count(),
             "mean_seconds_to_watching": round(sum(r.watching for r in self.runs) / len(self.runs), 1),
             "orphans": orphans,
             "orphans_after_service_kills": sum(kill.orphans for kill in service),
@@ -562,6 +566,10 @@ def summary(report: dict[str, Any]) -> str:
         ("runs", report["runs"]),
         ("total time", f"{report['seconds']:.0f} s"),
         ("files/minute overall", report["files_per_minute"]),
+        (
+            f"1-min load average at start / end ({report['cores']} cores)",
+            " / ".join(f"{load:.2f}" for load in report["load_average_start_end"]),
+        ),
         ("seconds from start to watching (mean)", report["mean_seconds_to_watching"]),
         ("seconds a file is in hand (mean of done lines)", report["mean_logged_seconds_per_file"]),
         (
