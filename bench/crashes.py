@@ -11,12 +11,12 @@ Between restarts it is killed at seeded random moments, spread over the burst's 
 kill is SIGKILL to the process group (daemon and workers), a main kill is SIGKILL to the daemon
 process alone. After each kill the daemon's descendants and its process group are watched: whatever
 still runs after 10 s is an orphan (and is killed, so that the run can go on). The daemon's RSS is
-sampled every 2 s. Once every file has a final record the daemon gets SIGTERM, and the index and
+sampled every second. Once every file has a final record the daemon gets SIGTERM, and the index and
 logs are checked:
 
 - every file one record (rows per path), `done`, its document once in `documents`;
 - its page text holds its number (an OCR misread is counted apart: the file was read, not lost);
-- no path logged with an outcome in a run after one that logged it `done` (read again after done);
+- no path logged again (any outcome or retry) once a run logged it `done`: read again after done;
 - no orphan process after any kill; the main process's RSS flat from the first run to the last.
 
 Exits 1 when a check fails (misreads aside), so that a test can run it as it is.
@@ -125,7 +125,7 @@ def _arguments() -> argparse.ArgumentParser:
     parser.add_argument("--engine", default="rapidocr")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--waves", type=int, default=4, help="the burst is copied in this many waves")
-    parser.add_argument("--timeout", type=float, default=4 * 3600, help="give up after this many seconds")
+    parser.add_argument("--timeout", type=float, default=8 * 3600, help="give up after this many seconds")
     parser.add_argument("--json", help="write the report here")
     parser.add_argument("--logs", help="copy the daemon's log of each run into this folder")
     return parser
