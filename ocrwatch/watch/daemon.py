@@ -31,9 +31,11 @@ from ocrwatch.engines import ENGINES
 from ocrwatch.errors import ClaimLost, ConfigError, Fault, IndexUnavailable, NoSpace, OcrwatchError
 from ocrwatch.hooks import Hooks
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.outputs.atomic import remove_leftovers
 from ocrwatch.pipeline import NoticeFor, OcrJob, Outcome, Status, fail, finish, prepare, unexpected
 from ocrwatch.watch import observer, printable, scanner, settle
 from ocrwatch.watch.after import after_failure, after_success, has_after_action
+from ocrwatch.watch.links import readable_target
 from ocrwatch.watch.notify import notify
 from ocrwatch.watch.patterns import Patterns
 from ocrwatch.watch.pause import Pause
@@ -65,12 +67,14 @@ class Daemon:
         self._backlog: list[Callable[[], None]] = []
         """Records the index could not take while it was unavailable, in order, to write once it is."""
         self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop_signal = "an error"
         self._pause = Pause(index, self.node)
 
     def run(self) -> None:
         """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched and
         `EngineError` when the engine cannot start, before systemd is told the service is ready."""
         self._check()
+        self._remove_leftovers()
         self._hooks = Hooks(self.index, self.profiles.values())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
@@ -91,6 +95,8 @@ class Daemon:
         try:
             self._loop()
         finally:
+            # Counted here, not in the signal handler: a file being started at the signal is in hand too.
+            log.info("stopping on %s: %d files in hand", self._stop_signal, len(self._started))
             notify("STOPPING=1")
             for running in observers:
                 running.stop()
@@ -142,9 +148,14 @@ class Daemon:
     def _on_signal(self, signum: int, frame: object) -> None:
         if self._stopping.is_set():
             self._hurry.set()  # a second Ctrl-C: requeue what is in hand now
+        self._stop_signal = signal.Signals(signum).name
         self._stopping.set()
-        in_hand = len(self._started)
-        log.info("stopping on %s: %d files in hand", signal.Signals(signum).name, in_hand)
+
+    def _remove_leftovers(self) -> None:
+        """The temporary files of writes that a crash interrupted, in every folder this daemon writes."""
+        folders = {folder for profile in self.profiles.values() for folder in profile.own_folders}
+        if removed := sum(remove_leftovers(folder) for folder in folders):
+            log.info("removed %d temporary files of writes a crash interrupted", removed)
 
     # Faults
 
@@ -226,6 +237,7 @@ class Daemon:
         source = Path(record.path)
         profile = self.profiles[record.root or ""]
         try:
+            readable_target(source, profile.folder, profile.settings.follow_symlinks)
             if moved := settle.check(record):
                 self.index.queue.defer(record, moved.size, moved.mtime, profile.settings.settle_seconds)
                 return
