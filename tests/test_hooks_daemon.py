@@ -20,7 +20,6 @@ def outbox_rows(daemon: RunningDaemon) -> list[sqlite3.Row]:
         return connection.execute("SELECT * FROM outbox ORDER BY id").fetchall()
 
 
-@pytest.mark.skip(reason="needs the daemon integration: daemon.py writes the outbox rows")
 def test_a_notification_survives_a_killed_daemon(tmp_path: Path) -> None:
     (tmp_path / "inbox").mkdir()
     port = free_port()
@@ -33,7 +32,11 @@ def test_a_notification_survives_a_killed_daemon(tmp_path: Path) -> None:
         dropped = [tmp_path / "inbox" / f"scan {n}.png" for n in range(2)]
         for number, path in enumerate(dropped):
             path.write_bytes(page(f"durable receipt {number}"))
-        wait_for(lambda: daemon.log().count("Connection refused") >= 2, "attempts at the dead receiver")
+        wait_for(lambda: daemon.settled(dropped), "both files to be read")
+        wait_for(
+            lambda: all(row["attempts"] for row in outbox_rows(daemon)) and len(outbox_rows(daemon)) == 2,
+            "an attempt at the dead receiver for each",
+        )
         daemon.kill()  # SIGKILL: nothing is flushed, nothing is said
         before = {row["id"]: row for row in outbox_rows(daemon)}
         assert len(before) == 2 and all(row["delivered_at"] is None for row in before.values())
