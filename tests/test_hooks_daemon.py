@@ -7,8 +7,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.receiver import Receiver
 from tests.webserver import free_port
