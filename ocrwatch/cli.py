@@ -368,7 +368,7 @@ def _metadata(document: StoredDocument, settings: Settings) -> Table:
     content = document.content
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim")
-    table.add_column()
+    table.add_column(overflow="fold")  # a long path is folded onto more lines, never cut short
     rows = {
         "id": str(document.id),
         "paths": "\n".join(
