@@ -201,3 +201,95 @@ def test_the_main_process_killed_alone_leaves_no_worker_behind(tmp_path: Path, d
     for path, text in dropped.items():
         assert (out / f"{path.name}.txt").read_text() == f"{text}\n"
     assert daemon.stop() == 0
+
+
+FAULTY_DECODER = """
+import os, signal, time
+
+import ocrwatch.documents
+import ocrwatch.pipeline
+
+_open_pages = ocrwatch.documents.open_pages
+
+
+def open_pages(path, settings):
+    if "crash" in path.name:
+        os.kill(os.getpid(), signal.SIGSEGV)  # a decoder's segfault
+    if "hang" in path.name:
+        while True:  # a decoder that never returns
+            time.sleep(60)
+    return _open_pages(path, settings)
+
+
+ocrwatch.documents.open_pages = ocrwatch.pipeline.open_pages = open_pages
+"""
+
+
+def test_a_file_that_crashes_or_hangs_its_worker_is_charged_alone(
+    tmp_path: Path, daemons: list[RunningDaemon]
+) -> None:
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    (faults / "sitecustomize.py").write_text(FAULTY_DECODER)  # loaded by every process of the daemon
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = {
+        "watch": [{"folder": "inbox"}],
+        "workers": 2,
+        "retries": 1,
+        "retry_seconds": 0.5,
+        "timeout_seconds": 5,
+        "timeout_per_page_seconds": 0,
+    }
+    path = os.pathsep.join(filter(None, [str(faults), os.environ.get("PYTHONPATH")]))
+    daemon = RunningDaemon(tmp_path, config, env={"PYTHONPATH": path})
+    daemons.append(daemon.start())
+    good = {inbox / f"good {n}.png": f"beside a bad file {n}" for n in range(6)}
+    (inbox / "crash.png").write_bytes(page("crashes its worker"))
+    (inbox / "hang.png").write_bytes(page("hangs its worker"))
+    for file, text in good.items():
+        file.write_bytes(page(text))
+
+    wait_for(lambda: daemon.settled([*good, inbox / "crash.png", inbox / "hang.png"]), "every file")
+    rows = {row["path"]: row for row in daemon.rows()}
+    crash, hang = rows[str(inbox / "crash.png")], rows[str(inbox / "hang.png")]
+    assert crash["status"] == "failed" and "died while reading the file (killed by SIGSEGV)" in crash["error"]
+    assert hang["status"] == "failed" and hang["error"] == "timed out after 5 s"
+    for file, text in good.items():
+        row = rows[str(file)]
+        assert (row["status"], row["attempts"]) == ("done", 0), dict(row)  # no attempt charged to them
+        assert (tmp_path / "out" / f"{file.name}.txt").read_text() == f"{text}\n"
+    assert daemon.alive() and "Traceback" not in daemon.log()
+    assert daemon.stop() == 0
+
+
+def test_symlinks_are_read_inside_the_folder_and_refused_out_of_it(
+    tmp_path: Path, daemons: list[RunningDaemon]
+) -> None:
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "private"
+    (inbox / "scans").mkdir(parents=True)
+    elsewhere.mkdir()
+    (inbox / "scans" / "real.png").write_bytes(page("linked from inside"))
+    (elsewhere / "secret.png").write_bytes(page("never to be read"))
+    (inbox / "inside.png").symlink_to(inbox / "scans" / "real.png")
+    (inbox / "outside.png").symlink_to(elsewhere / "secret.png")
+    (inbox / "dangling.png").symlink_to(elsewhere / "nothing.png")
+    daemon = RunningDaemon(tmp_path, {"watch": [{"folder": "inbox"}], "retries": 0})
+    daemons.append(daemon.start())
+    links = [inbox / name for name in ("inside.png", "outside.png", "dangling.png")]
+    wait_for(lambda: daemon.settled([*links, inbox / "scans" / "real.png"]), "the links to be judged")
+    rows = {row["path"]: row for row in daemon.rows()}
+    assert rows[str(inbox / "inside.png")]["status"] in ("done", "duplicate")
+    outside = rows[str(inbox / "outside.png")]
+    assert outside["status"] == "failed"
+    assert "outside the watched folder" in outside["error"] and "secret.png" in outside["error"]
+    assert "does not exist" in rows[str(inbox / "dangling.png")]["error"]
+    found = subprocess.run(
+        [sys.executable, "-m", "ocrwatch", "search", "never", "--config", str(daemon.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert found.returncode == 1  # nothing of the private file was indexed
+    assert not (tmp_path / "out" / "outside.png.txt").exists()
+    assert daemon.stop() == 0
