@@ -276,7 +276,11 @@ def _arrived_again(row: FileRecord, stat: FileStat, again: Collection[FileStatus
     """Whether a file found at the path of the finished arrival `row` is to be read (again)."""
     if row.status not in _FINISHED or row.after_due is not None:
         return False  # in the queue or in hand, or its original still waits for its after-action
-    return (row.size, row.mtime) != (stat.size, stat.mtime) or row.status in again
+    if (row.size, row.mtime) != (stat.size, stat.mtime):
+        return True
+    # The same size and mtime: a new drop only if the original left (an after-action that gave up
+    # left it where it was, and it is the same file).
+    return row.status in again and row.after_error is None
 
 
 def _latest(connection: Connection, paths: list[str]) -> dict[str, FileRecord]:
