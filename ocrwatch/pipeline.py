@@ -1,8 +1,10 @@
 """One file through every stage: hash, decide, open, read each page, write the outputs, index.
 
-The stages are split where the work changes hands. `prepare` and `finish` talk to the index;
-`read_document` (open, OCR, annotate, write outputs) needs no index, so the daemon runs it in worker
-processes while one process owns the database; `ocrwatch scan` runs all three in a row (`Pipeline`).
+The stages are split where the work changes hands. `prepare`, `finish` and `fail` talk to the index,
+always about one claimed arrival (`FileRecord`); `read_pages` (open, OCR, annotate) and
+`write_job_outputs` need no index, so the daemon runs them in worker processes, which ask the main
+process in between whether the claim still holds (`watch/workers.py`); `ocrwatch scan` runs every
+stage in a row (`Pipeline`).
 Stages are timed so that ocrwatch's own overhead over the engine stays visible. No partial outputs are
 left behind: outputs are written only once every page has been read.
 """
