@@ -193,9 +193,9 @@ def test_sigterm_finishes_what_is_in_hand_and_exits_cleanly(
     in_hand_line, *after_signal = log.split("stopping on SIGTERM: ", 1)[1].splitlines()
     in_hand = int(in_hand_line.removesuffix(" files in hand"))
     assert after_signal, f"no line followed the signal, with {in_hand} files in hand"
-    queued = sum(map(int, re.findall(r"(\d+) files did not finish in time and are queued again", log)))
+    queued = sum(map(int, re.findall(r"(\d+) files not begun yet are queued again", log)))
     finished = [line for line in after_signal if " done " in line]
-    assert finished == after_signal, after_signal
+    assert finished == [line for line in after_signal if "not begun yet" not in line], after_signal
     assert in_hand == len(finished) + queued, (in_hand, after_signal)
 
     daemon.start()
@@ -269,8 +269,11 @@ def test_bad_files_and_after_actions(tmp_path: Path, daemons: list[RunningDaemon
     )
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
-    counts = dict(line.split() for line in lines[:5])
-    assert counts == {"queued": "0", "processing": "0", "done": "3", "failed": "2", "duplicate": "0"}, lines
+    states = ("queued", "processing", "done", "failed", "duplicate")
+    counts = dict(line.split() for line in lines if line.split()[0] in states and len(line.split()) == 2)
+    # The second good.png (same content, dropped after the first was moved away) is an arrival of its own.
+    assert counts == {"queued": "0", "processing": "0", "done": "3", "failed": "2", "duplicate": "1"}, lines
+    assert lines[0].startswith("daemon ") and ": running" in lines[0], lines
     assert "queue: 0 files (0 waiting to retry)" in lines
     assert any(line.endswith("empty.jpg: empty file (0 bytes)") for line in lines), status.stdout
     assert daemon.stop() == 0

@@ -473,7 +473,7 @@ def test_a_locked_database_holds_delivery_up_without_ending_it(
             other.close()
         settle(index, hooks)
     assert len(receiver.requests) == 1
-    assert log.text.count("notifications wait: the index cannot be used (database is locked)") == 1
+    assert log.text.count("notifications wait: the index is unavailable: database is locked") == 1
     assert "notifications go on: the index can be used again" in log.text
 
 

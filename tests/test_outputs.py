@@ -266,7 +266,7 @@ def test_a_failure_mid_write_keeps_the_old_file_and_no_temporary(tmp_path: Path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OutputError, match=r"cannot write .*a\.jpg\.json: No space left on device"):
+    with pytest.raises(OutputError, match=r"no space left to write .*a\.jpg\.json: No space left on device"):
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert leftovers(tmp_path) == []

@@ -301,8 +301,9 @@ def test_close_hands_back_what_finished_and_what_did_not(workers: Workers, tmp_p
     assert workers.free() == 0
     assert {job.stem for job in workers.in_hand()} == {"hang", "read", "waiting-1", "waiting-2"}
     wait_for((tmp_path / "hang.png.hanging").exists, "a worker to hang on its file")
-    finished, unfinished = workers.close(time.monotonic() + 6)
+    finished, unstarted, cut_off = workers.close(time.monotonic() + 6)
     assert [(result.job.stem, result.error) for result in finished] == [("read", None)]
-    assert {job.stem for job in unfinished} == {"hang", "waiting-1", "waiting-2"}
+    assert {job.stem for job in unstarted} == {"waiting-1", "waiting-2"}
+    assert [job.stem for job in cut_off] == ["hang"]
     assert not worker_pids()
     assert workers.free() == 0

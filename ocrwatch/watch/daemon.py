@@ -382,15 +382,18 @@ class Daemon:
         (log.warning if outcome.error else log.info)(line)
 
     def _finish_in_hand(self, deadline: float) -> None:
-        """Give the files in hand until `deadline` to finish; queue the rest again."""
-        finished, unfinished = self._workers.close(deadline, self._hurry)
+        """Give the files being read until `deadline` to finish; queue the rest again."""
+        finished, unstarted, cut_off = self._workers.close(deadline, self._hurry)
         for result in finished:
             self._collect(result)
-        if unfinished:
-            ids = [job.record.id for job in unfinished]
+        ids = [job.record.id for job in unstarted + cut_off]
+        if ids:
 
             def requeue() -> None:
                 self.index.queue.requeue_processing(ids)
 
             self._safely(requeue)
-            log.warning("%d files did not finish in time and are queued again", len(unfinished))
+        if unstarted:
+            log.info("%d files not begun yet are queued again", len(unstarted))
+        if cut_off:
+            log.warning("%d files did not finish in time and are queued again", len(cut_off))

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_any
 from multiprocessing.process import BaseProcess
 from time import monotonic
+from typing import NamedTuple
 
 from ocrwatch.config import EngineSettings, cores
 from ocrwatch.errors import ClaimLost, EngineError, OcrwatchError, TimedOut, WorkerCrashed
@@ -53,6 +54,16 @@ class Finished:
     """Set when the file was read and its outputs written."""
     error: OcrwatchError | None
     """Set otherwise: `WorkerCrashed`, `TimedOut`, `ClaimLost`, or the reader's own typed error."""
+
+
+class Closed(NamedTuple):
+    """What `Workers.close` leaves: results to record, and jobs to queue again."""
+
+    finished: list[Finished]
+    unstarted: list[OcrJob]
+    """Jobs that waited for a worker: none of them was begun."""
+    cut_off: list[OcrJob]
+    """Jobs still being read at the deadline: their workers were stopped."""
 
 
 @dataclass(eq=False)
@@ -138,21 +149,19 @@ class Workers:
             if finished or now >= deadline:
                 return finished
 
-    def close(
-        self, deadline: float, hurry: threading.Event | None = None
-    ) -> tuple[list[Finished], list[OcrJob]]:
+    def close(self, deadline: float, hurry: threading.Event | None = None) -> Closed:
         """Stop taking jobs, let the running ones finish until `deadline` (monotonic) or `hurry`, then stop
         every worker. Returns what finished meanwhile, and the jobs that did not (to queue again)."""
         self._closing = True
         self._restarts.clear()
-        unfinished = list(self._waiting)
+        unstarted = list(self._waiting)
         self._waiting.clear()
         finished: list[Finished] = []
         while self._busy() and not (hurry and hurry.is_set()) and (left := deadline - monotonic()) > 0:
             finished += self.wait(min(CLOSE_TICK, left))
-        unfinished += [held.job for held in self._busy() if held.job is not None]
+        cut_off = [held.job for held in self._busy() if held.job is not None]
         self._stop_all()
-        return finished, unfinished
+        return Closed(finished, unstarted, cut_off)
 
     def _stop_all(self) -> None:
         self._finalizer()
