@@ -40,7 +40,6 @@ def test_thirty_files_through_two_service_kills_and_one_main_kill(tmp_path: Path
     assert report["exact_text"] + report["misreads"] == 30
     assert report["orphans_after_service_kills"] == 0, [kill["orphan_commands"] for kill in report["kills"]]
     assert report["tracebacks"] == 0, summary
-    # Expected to FAIL against the daemon as of 0f5676f: a SIGKILL of the main process alone leaves its
-    # worker and multiprocessing's resource tracker running (killed by the benchmark after 10 s). The
-    # daemon change under way (workers die with their daemon) is what makes this pass.
+    # A SIGKILL of the main process alone: its workers die with it (PR_SET_PDEATHSIG), and so does
+    # multiprocessing's resource tracker once no process holds its pipe. Before that, both stayed.
     assert report["orphans_after_main_kills"] == 0, [kill["orphan_commands"] for kill in report["kills"]]
