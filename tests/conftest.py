@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -10,6 +12,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocrwatch.config import Settings
 from ocrwatch.engines import Engine, create_engine
+
+if TYPE_CHECKING:
+    from tests.daemon_helpers import RunningDaemon
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -42,3 +47,13 @@ def render_text(lines: list[str], size: int = 40, width: int = 900) -> Image.Ima
 @pytest.fixture
 def rendered_page() -> np.ndarray:
     return np.asarray(render_text(["INVOICE 4711", "Total amount 129.50", "Thank you"]))
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[RunningDaemon]]:
+    """Daemons started by a test, killed (with their workers) whatever the test's outcome."""
+
+    started: list[RunningDaemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()

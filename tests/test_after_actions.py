@@ -9,19 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.receiver import Receiver
-
-
-@pytest.fixture
-def daemons():
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
 
 
 def test_a_move_that_fails_is_retried_given_up_and_announced_once(

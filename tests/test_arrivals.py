@@ -13,14 +13,6 @@ import pytest
 from tests.daemon_helpers import RunningDaemon, wait_for
 
 
-@pytest.fixture
-def daemons():
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def receipts(data_dir: Path) -> tuple[Path, Path]:
     """Two real receipts with words the other lacks: 'TAMAN' (000) and 'KEMBANGAN' (002) are on one each."""
     return data_dir / "sroie" / "img" / "000.jpg", data_dir / "sroie" / "img" / "002.jpg"

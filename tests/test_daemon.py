@@ -24,15 +24,6 @@ from tests.daemon_helpers import RunningDaemon, page, sha256, wait_for
 from tests.webserver import free_port
 
 
-@pytest.fixture
-def daemons():
-    """Daemons started by a test, killed (with their workers) whatever the test's outcome."""
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def drop_burst(tmp_path: Path, inbox: Path, count: int, *, slow: int) -> dict[Path, bytes]:
     """Drop `count` distinct files at once, in every way files arrive; return where each ends up.
 

@@ -19,14 +19,6 @@ import pytest
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 
 
-@pytest.fixture
-def daemons():
-    started: list[RunningDaemon] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def children(pid: int) -> list[int]:
     """The processes whose parent is `pid`, from /proc."""
     found = []
