@@ -255,6 +255,8 @@ class Daemon:
         if isinstance(job, Outcome):
             if job.status is Status.DUPLICATE:
                 self._after(profile, job)
+            else:
+                self._log(job)  # skipped: the file its path's previous arrival recorded, only touched
         elif any(held.sha256 == job.sha256 for held in self._workers.in_hand()):
             self.index.queue.defer(record, job.size, job.mtime, SAME_CONTENT_WAIT)
         else:
@@ -341,7 +343,7 @@ class Daemon:
 
     def _after_actions_due(self) -> None:
         """Try again the after-actions that failed, and those a crash interrupted."""
-        for record in self.index.queue.after_due(self.profiles):
+        for record in self.index.queue.after_due(list(self.profiles)):
             profile = self.profiles[record.root or ""]
             failed = record.status is FileStatus.FAILED
             moved = self._apply_after_action(profile, record, failed, record.error)
