@@ -80,10 +80,10 @@ class Daemon:
             signal.signal(signum, self._on_signal)
         if requeued := self.index.queue.requeue_processing():
             log.info("%d files an earlier run held are queued again", requeued)
-        self.index.daemons.register(self.node, os.getpid(), list(self.profiles))
         self._workers = Workers(
             self.settings.workers, self.settings.engine, self.settings.engines, may_write=self._may_write
         )
+        self.index.daemons.register(self.node, os.getpid(), list(self.profiles))
         # Observers first, then the catch-up walk: a file dropped in between is seen by one or both.
         observers = [observer.start(profile, self._on_event) for profile in self.profiles.values()]
         notify("READY=1", f"STATUS=watching {len(observers)} folders")
@@ -103,6 +103,11 @@ class Daemon:
             self._finish_in_hand(monotonic() + self.settings.stop_timeout_seconds)
             self._hooks.close(monotonic() + self.settings.stop_timeout_seconds, self._hurry)
             self._safely(lambda: self.index.daemons.stopped(self.node))
+            if self._backlog:
+                log.warning(
+                    "%d records could not be written to the index; their files are read again next start",
+                    len(self._backlog),
+                )
 
     def _loop(self) -> None:
         next_rescan = next_heartbeat = next_after = monotonic()
@@ -121,7 +126,7 @@ class Daemon:
                         self._after_actions_due()
                         next_after = monotonic() + AFTER_ACTIONS_SECONDS
                     self._fill()
-                if monotonic() >= next_heartbeat:
+                if monotonic() >= next_heartbeat and not self._pause.active:  # a probe writes it then
                     self._heartbeat()
                     next_heartbeat = monotonic() + HEARTBEAT_SECONDS
             except Fault as fault:
