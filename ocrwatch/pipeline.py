@@ -101,12 +101,15 @@ def prepare(
     size, mtime = _stat(source)
     sha256 = file_sha256(source)
     document_id = index.document_id_for_sha(sha256)
-    if not force and document_id is not None:
+    if document_id is not None:
         previous = index.previous_arrival(record)
         if settings.on_success is OnSuccess.KEEP and _still_there(previous, document_id):
             assert previous is not None
+            if force:  # read again into the arrival that recorded it, and its outputs
+                return OcrJob(source, index.queue.reclaim(previous, record), size, mtime, sha256, settings)
             index.record_unchanged(record, previous, size, mtime)
             return Outcome(source, Status.SKIPPED, perf_counter() - started, document_id=document_id)
+    if not force and document_id is not None:
         index.record_duplicate(record, size, mtime, sha256, document_id, notice(Status.DUPLICATE))
         return Outcome(
             source, Status.DUPLICATE, perf_counter() - started, document_id=document_id, record=record

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +108,11 @@ def test_unchanged_files_are_skipped_and_known_content_is_not_read_again(tmp_pat
 
     forced = scan(tmp_path, "inbox/a.png", extra=("--force",))
     assert "1 files: 1 done" in forced.stderr
+    # Read again into the same arrival and outputs: no second record, no `a.png~2.txt`.
+    assert sorted(path.name for path in (tmp_path / "out").glob("a.png*.txt")) == ["a.png.txt"]
+    with sqlite3.connect(tmp_path / "out" / "index.db") as connection:
+        rows = connection.execute("SELECT status FROM files WHERE path LIKE '%/a.png'").fetchall()
+    assert rows == [("done",)]
 
 
 def test_same_name_in_two_formats_keeps_both_results(tmp_path: Path) -> None:

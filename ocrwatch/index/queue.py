@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
 from ocrwatch.errors import OutputError
 from ocrwatch.index.records import FileRecord, FileStat, FileStatus, file_record
@@ -145,6 +145,22 @@ class Queue:
                 connection.execute(update(files).where(files.c.id == row_id).values(output_stem=reserved))
             claimed = connection.execute(select(files).where(files.c.id == row_id)).one()
         return file_record(claimed)
+
+    def reclaim(self, previous: FileRecord, record: FileRecord) -> FileRecord:
+        """`ocrwatch scan --force` of a file that `previous` recorded: the new arrival `record` is dropped
+        and `previous` is claimed instead, keeping its output name, so the file is read into it again."""
+        now = utc_now()
+        with self._writer.begin() as connection:
+            connection.execute(
+                delete(files).where(files.c.id == record.id, files.c.claim_token == record.claim_token)
+            )
+            row = connection.execute(
+                update(files)
+                .where(files.c.id == previous.id)
+                .values(status=FileStatus.PROCESSING, claim_token=secrets.token_hex(16), updated_at=now)
+                .returning(*files.c)
+            ).one()
+        return file_record(row)
 
     def defer(self, record: FileRecord, size: int, mtime: float, seconds: float) -> None:
         """Put a claimed arrival back, still changing: claimed again once it held still for `seconds`."""
