@@ -1,4 +1,4 @@
-"""The two public benchmark sets, read in place from the shared data folder (never copied into git).
+"""The public benchmark sets, read in place from the shared data folder (never copied into git).
 
 The folder is `<repo>/../shared/data` unless the environment variable OCRWATCH_DATA names another.
 Samples come in a fixed order (by number) so that `limit` always picks the same images.
@@ -49,6 +49,17 @@ def icdar2015(limit: int | None = None, root: Path | None = None) -> list[Sample
         words = _parse(folder / "gt" / f"gt_{image.stem}.txt", encoding="utf-8-sig")
         samples.append(Sample(image.stem, image, [TextBox(_unquote(w.text), w.box) for w in words]))
     return samples
+
+
+def documents(kind: str, limit: int | None = None, root: Path | None = None) -> list[Sample]:
+    """Office pages `documents/<kind>/img/NAME.jpg` (kind: `invoices` or `letters`) with their ground
+    truth `documents/<kind>/box/NAME.csv`: one word a row for invoices, one printed line for letters."""
+    folder = _folder(root, f"documents/{kind}")
+    images = sorted((folder / "img").glob("*.jpg"))[:limit]
+    return [
+        Sample(image.stem, image, _parse(folder / "box" / f"{image.stem}.csv", encoding="utf-8"))
+        for image in images
+    ]
 
 
 def load_rgb(path: Path) -> np.ndarray:

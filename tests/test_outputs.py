@@ -33,7 +33,7 @@ needs_data = pytest.mark.skipif(
 )
 
 JSON_KEYS = {"source", "sha256", "engine", "engine_version", "pages", "text", "seconds"}
-PAGE_KEYS = {"page", "width", "height", "rotation", "words", "lines"}
+PAGE_KEYS = {"page", "width", "height", "rotation", "engine", "source", "reason", "words", "lines"}
 
 
 def rect(x: float, y: float, width: float, height: float) -> Quad:

@@ -33,6 +33,8 @@ class PageText:
 
     Boxes are in the pixels of the page as stored (`width` x `height`), also when the page had to be
     turned to be read: `rotation` says by how much, in degrees clockwise (0, 90, 180 or 270).
+    `engine` is what read the page, `source` where its text came from (`ocr`, or `text-layer`: a PDF's
+    own text), and `reason` why that was chosen, in words; empty when nothing had to be chosen.
     """
 
     width: int
@@ -40,6 +42,9 @@ class PageText:
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     rotation: int = 0
+    engine: str = ""
+    source: str = "ocr"
+    reason: str = ""
 
     @property
     def text(self) -> str:

@@ -164,7 +164,7 @@ class KerasOcrEngine:
             verbose=0,
         )[0]
         if len(boxes) == 0:
-            return PageText(width=width, height=height)
+            return PageText(width=width, height=height, engine=self.name)
         texts, scores = self._recognize(resized, boxes)
         found = [
             Word(text, score, _clip(quad_from_points(box / scale), width, height))
@@ -185,7 +185,7 @@ class KerasOcrEngine:
                     words=tuple(range(first, len(words))),
                 )
             )
-        return PageText(width=width, height=height, words=words, lines=lines)
+        return PageText(width=width, height=height, words=words, lines=lines, engine=self.name)
 
     def _recognize(self, image: np.ndarray, boxes: np.ndarray) -> tuple[list[str], list[float]]:
         """Read each box: keras-ocr's own crops, then greedy CTC decoding with the probabilities kept."""

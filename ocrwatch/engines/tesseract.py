@@ -73,7 +73,7 @@ class TesseractEngine:
                 )
             )
         self._api.Clear()
-        return PageText(width=width, height=height, words=words, lines=lines)
+        return PageText(width=width, height=height, words=words, lines=lines, engine=self.name)
 
 
 def check_languages(lang: str, folder: Path, installed: set[str]) -> None:

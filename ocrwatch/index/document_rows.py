@@ -53,6 +53,9 @@ def _insert_pages(connection: Connection, document_id: int, content: list[PageTe
             "height": page.height,
             "text": page.text,
             "rotation": page.rotation,
+            "engine": page.engine,
+            "source": page.source,
+            "reason": page.reason,
         }
         for number, page in enumerate(content, start=1)
     ]
@@ -139,6 +142,9 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
         width=row.width,
         height=row.height,
         rotation=row.rotation,
+        engine=row.engine,
+        source=row.source,
+        reason=row.reason,
         words=[Word(text=w.text, score=w.score, box=_load(w.box)) for w in word_rows],
         lines=[
             Line(text=line.text, score=line.score, box=_load(line.box), words=tuple(members[line.number]))

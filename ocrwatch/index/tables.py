@@ -115,10 +115,14 @@ pages = Table(
     Column("height", Integer, nullable=False),
     Column("text", Text, nullable=False),
     Column("rotation", Integer, nullable=False, server_default="0"),
+    Column("engine", Text, nullable=False, server_default=""),
+    Column("source", String(16), nullable=False, server_default="ocr"),
+    Column("reason", Text, nullable=False, server_default=""),
     UniqueConstraint("document_id", "number"),
 )
 """`number` is 1-based; `text` is what the full-text index reads; `rotation` (degrees clockwise) is
-how far the page was turned to be read."""
+how far the page was turned to be read; `engine`, `source` and `reason` say what read it, from
+where (OCR or a PDF's text layer) and why."""
 
 lines = Table(
     "lines",

@@ -34,6 +34,9 @@ def page_to_dict(page: PageText, number: int) -> dict[str, Any]:
         "width": page.width,
         "height": page.height,
         "rotation": page.rotation,
+        "engine": page.engine,
+        "source": page.source,
+        "reason": page.reason,
         "words": [{"text": word.text, "score": word.score, "box": _box(word.box)} for word in page.words],
         "lines": [
             {"text": line.text, "score": line.score, "box": _box(line.box), "words": list(line.words)}

@@ -42,6 +42,9 @@ class PageOut(BaseModel):
     rotation: int = Field(
         0, description="degrees clockwise the page was turned to be read; boxes are on the page as stored"
     )
+    engine: str = Field("", description="what read the page: an OCR engine, or text-layer")
+    source: str = Field("ocr", description="where the text came from: ocr, or text-layer (the PDF's own)")
+    reason: str = Field("", description="why that engine or source was chosen for this page")
     words: list[WordOut]
     lines: list[LineOut]
 

@@ -71,7 +71,7 @@ class RapidOcrEngine:
         if rotation:
             reading = self._read(np.ascontiguousarray(np.rot90(stored, -rotation // 90)))
         if not reading.texts:
-            return PageText(width=width, height=height, rotation=rotation)
+            return PageText(width=width, height=height, rotation=rotation, engine=self.name)
         words_of_line = line_words(reading.texts, reading.scores, reading.boxes, reading.word_results)
         words: list[Word] = []
         lines: list[Line] = []
@@ -84,7 +84,9 @@ class RapidOcrEngine:
             box = from_upright(trim_to_text(reading.boxes[index]), rotation, width, height)
             score = round(float(reading.scores[index]), 4)
             lines.append(Line(reading.texts[index], score, box, tuple(range(first, len(words)))))
-        return PageText(width=width, height=height, words=words, lines=lines, rotation=rotation)
+        return PageText(
+            width=width, height=height, words=words, lines=lines, rotation=rotation, engine=self.name
+        )
 
     def _read(self, bgr: np.ndarray) -> _Reading:
         ocr = self._ocr

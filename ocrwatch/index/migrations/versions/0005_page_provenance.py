@@ -1,0 +1,26 @@
+"""What read each page, from where (OCR or a PDF's own text layer) and why.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("pages", sa.Column("engine", sa.Text, nullable=False, server_default=""))
+    op.add_column("pages", sa.Column("source", sa.String(16), nullable=False, server_default="ocr"))
+    op.add_column("pages", sa.Column("reason", sa.Text, nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("pages") as batch:
+        for column in ("reason", "source", "engine"):
+            batch.drop_column(column)
