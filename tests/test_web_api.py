@@ -120,7 +120,8 @@ def test_the_seeds_call_answers_words_with_boxes(web: Web) -> None:
     (page,) = body["pages"]
     assert words_of(page)[:2] == ["INVOICE", "4711"]
     # the JSON output's page shape
-    assert set(page) == {"page", "width", "height", "rotation", "engine", "source", "reason", "words", "lines"}
+    shape = {"page", "width", "height", "rotation", "engine", "source", "reason", "words", "lines"}
+    assert set(page) == shape
     word = page["words"][0]
     assert set(word) == {"text", "score", "box"} and len(word["box"]) == 4
     assert all(len(corner) == 2 for corner in word["box"])
