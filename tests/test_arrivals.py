@@ -3,13 +3,18 @@ loses the document read earlier under it, and no two files ever share outputs.""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from ocrwatch.config import load_settings
+from ocrwatch.index import Index
+from ocrwatch.web.images import original
 from tests.daemon_helpers import RunningDaemon, wait_for
 
 
@@ -84,6 +89,11 @@ def test_a_reused_name_keeps_both_documents(
         )
         assert exported.returncode == 0, exported.stderr
         assert pdf.read_bytes().startswith(b"%PDF")
+        with Index(f"sqlite:///{daemon.database}") as index:  # the web page's image of the first page
+            stored = index.document(rows[0]["document_id"])
+            assert stored is not None
+            jpeg = original(load_settings(daemon.config_path), stored, 1)
+        assert Image.open(io.BytesIO(jpeg)).size == Image.open(first).size
     assert daemon.stop() == 0
 
 
