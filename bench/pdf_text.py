@@ -20,7 +20,7 @@ from time import perf_counter
 
 from ocrwatch.config import DocumentSettings, PdfText, Settings
 from ocrwatch.documents import open_pdf
-from ocrwatch.engines import create_engine
+from ocrwatch.engines import Engine, create_engine
 from ocrwatch.pdftext import decide, read_layer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "documents" / "pdf"
@@ -73,11 +73,11 @@ def layer_words(pdf: Path, settings: DocumentSettings) -> tuple[list[list[tuple[
     return pages, (perf_counter() - started) / len(pages)
 
 
-def ocr_seconds(pdf: Path, settings: Settings, engine: object) -> float:
+def ocr_seconds(pdf: Path, settings: Settings, engine: Engine) -> float:
     """Seconds a page to render and OCR the PDF."""
     pages, started = 0, perf_counter()
     for page in open_pdf(pdf, settings.documents):
-        engine.read(page.render())  # type: ignore[attr-defined]
+        engine.read(page.render())
         pages += 1
     return (perf_counter() - started) / pages
 
@@ -107,9 +107,9 @@ def main() -> None:
         counts = (paired, sum(map(len, found)), sum(map(len, truth)))
         for key, value in zip(totals, counts, strict=True):
             totals[key] += value
-        ocr_time = (
-            statistics.median(ocr_seconds(pdf, settings, engine) for _ in range(options.runs)) if engine else 0.0
-        )
+        ocr_time = 0.0
+        if engine is not None:
+            ocr_time = statistics.median(ocr_seconds(pdf, settings, engine) for _ in range(options.runs))
         layer_times.append(layer_time)
         ocr_times.append(ocr_time)
         page_counts.append(len(truth))
