@@ -32,7 +32,7 @@ A font without a ToUnicode map yields such characters for nearly every glyph; re
 INVISIBLE_SHARE = 0.5
 """Of a page's characters: more in render mode 3 and the layer is taken for an earlier OCR's, replaced."""
 NON_WORD_SHARE = 0.5
-"""Of a page's words: more that are no words (see `is_non_word`) and the layer is replaced."""
+"""Of a page's words with letters or digits: more that are no words (`is_non_word`) and it is replaced."""
 IMAGE_SHARE = 0.5
 """Of the page's area: an image this large makes the page a scan..."""
 TINY_TEXT_SHARE = 0.005
@@ -66,6 +66,11 @@ class Layer:
     def non_words(self) -> int:
         return sum(is_non_word(word.text) for word in self.words)
 
+    @property
+    def spelled(self) -> int:
+        """Words with a letter or digit: punctuation alone is neither a word nor a non-word."""
+        return sum(any(character.isalnum() for character in word.text) for word in self.words)
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -85,7 +90,7 @@ def decide(layer: Layer, mode: PdfText) -> Decision:
         return Decision(False, "text layer has no Unicode: replaced")
     if layer.invisible > INVISIBLE_SHARE * layer.characters:
         return Decision(False, "text layer is invisible (render mode 3): replaced")
-    if layer.non_words > NON_WORD_SHARE * count:
+    if layer.non_words > NON_WORD_SHARE * layer.spelled:
         return Decision(False, "text layer is mostly non-words: replaced")
     if layer.image_share >= IMAGE_SHARE and layer.text_share < TINY_TEXT_SHARE:
         return Decision(
