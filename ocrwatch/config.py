@@ -211,6 +211,17 @@ class OutputFormat(StrEnum):
     ALTO = "alto"
 
 
+class PdfText(StrEnum):
+    """Where a PDF page's text comes from (README, PDFs with text); OCRmyPDF's three choices."""
+
+    USE = "use"
+    """The page's own text layer wherever it has one, as OCRmyPDF's --skip-text; OCR only pages without."""
+    OCR = "ocr"
+    """Every page by OCR, as OCRmyPDF's --force-ocr."""
+    AUTO = "auto"
+    """Page by page: a text layer that covers the page is used; an image or a garbage layer is OCR'd."""
+
+
 DEFAULT_OUTPUTS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.ANNOTATED)
 
 
@@ -247,6 +258,7 @@ class FolderOptions(Strict):
     on_done: Hook | None = Field(None, description="a webhook and/or command once a file is read")
     on_failed: Hook | None = Field(None, description="a webhook and/or command once a file has failed")
     outputs: tuple[OutputFormat, ...] = Field(DEFAULT_OUTPUTS, description="the files written for each input")
+    pdf_text: PdfText = Field(PdfText.AUTO, description="a PDF page's own text: use, ocr, or auto per page")
 
     @field_validator("output", "done", "failed", mode="after")
     @classmethod
@@ -274,6 +286,7 @@ class WatchFolder(Strict):
     on_done: Hook | None = Field(None, description="replaces the top-level on_done; {} for none")
     on_failed: Hook | None = Field(None, description="replaces the top-level on_failed; {} for none")
     outputs: tuple[OutputFormat, ...] | None = None
+    pdf_text: PdfText | None = None
 
     @field_validator("folder", "output", "done", "failed", mode="after")
     @classmethod

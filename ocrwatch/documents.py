@@ -7,7 +7,9 @@ record it and go on. Pages are yielded one at a time: a 200-page PDF never sits 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,14 +41,19 @@ def file_sha256(path: Path) -> str:
 
 def open_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
     """Yield each page of `path` as an RGB uint8 array, EXIF orientation applied."""
+    if is_pdf(path):
+        yield from (page.render() for page in open_pdf(path, settings))
+    else:
+        yield from _image_pages(path, settings)
+
+
+def is_pdf(path: Path) -> bool:
+    """Whether `path` holds a PDF, by its content; an empty file is refused here, as unreadable."""
     with open_input(path) as stream:
         head = stream.read(len(PDF_MAGIC))
     if not head:
         raise EmptyFile("empty file (0 bytes)")
-    if head == PDF_MAGIC:
-        yield from _pdf_pages(path, settings)
-    else:
-        yield from _image_pages(path, settings)
+    return head == PDF_MAGIC
 
 
 def open_input(path: Path) -> BinaryIO:
@@ -82,7 +89,33 @@ def _image_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]
             yield np.asarray(upright)
 
 
-def _pdf_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
+@dataclass(frozen=True, slots=True)
+class PdfPage:
+    """A PDF page, not rendered yet: when its own text layer is read, its pixels may not be needed."""
+
+    page: pypdfium2.PdfPage
+    number: int
+    """From 1."""
+    scale: float
+    """Pixels per point: `documents.pdf_dpi` / 72."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The (width, height) in pixels of the page as `render` draws it, upright as displayed."""
+        width, height = self.page.get_size()
+        return math.ceil(width * self.scale), math.ceil(height * self.scale)
+
+    def render(self) -> np.ndarray:
+        """The page as an RGB uint8 array at `documents.pdf_dpi`, the page's /Rotate applied."""
+        try:
+            bitmap = self.page.render(scale=self.scale)
+        except pypdfium2.PdfiumError as error:
+            raise CorruptImage(f"cannot render PDF page {self.number}: {error}") from None
+        return np.asarray(bitmap.to_pil().convert("RGB"))
+
+
+def open_pdf(path: Path, settings: DocumentSettings) -> Iterator[PdfPage]:
+    """Yield each page of the PDF `path`, checked against `documents.max_pixels`; open while iterated."""
     scale = settings.pdf_dpi / 72
     try:
         pdf = pypdfium2.PdfDocument(path)
@@ -92,14 +125,10 @@ def _pdf_pages(path: Path, settings: DocumentSettings) -> Iterator[np.ndarray]:
         if len(pdf) == 0:
             raise CorruptImage("the PDF has no pages")
         for index in range(len(pdf)):
-            page = pdf[index]
-            width, height = page.get_size()
+            page = PdfPage(pdf[index], index + 1, scale)
+            width, height = page.page.get_size()
             _check_pixels(round(width * scale), round(height * scale), index + 1, settings)
-            try:
-                bitmap = page.render(scale=scale)
-            except pypdfium2.PdfiumError as error:
-                raise CorruptImage(f"cannot render PDF page {index + 1}: {error}") from None
-            yield np.asarray(bitmap.to_pil().convert("RGB"))
+            yield page
     finally:
         pdf.close()
 

@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from time import perf_counter
 
-from ocrwatch.config import OnSuccess, OutputFormat, Settings
-from ocrwatch.documents import file_sha256, open_pages
+import numpy as np
+
+from ocrwatch.config import OnSuccess, OutputFormat, PdfText, Settings
+from ocrwatch.documents import file_sha256, is_pdf, open_pages, open_pdf
 from ocrwatch.engines import Engine, PageText, create_engine
 from ocrwatch.errors import FileChanged, OcrwatchError, Unexpected, UnreadableFile
 from ocrwatch.index import FileRecord, FileStatus, Index, Notice
 from ocrwatch.outputs import OutputPaths, output_stem, write_outputs
 from ocrwatch.outputs.annotated import annotate, encode_jpeg
+from ocrwatch.pdftext import decide, page_text, read_layer
 from ocrwatch.result import DocumentText
 
 log = logging.getLogger(__name__)
@@ -225,18 +228,26 @@ class Pipeline:
 
 
 def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tuple[DocumentText, list[bytes]]:
-    """OCR every page; keep each page's annotated copy (when chosen) as JPEG bytes, not its image."""
-    timings = {"open": 0.0, "ocr": 0.0, "annotate": 0.0}
+    """Read every page, from its own text layer or by OCR; keep each page's annotated copy (when chosen)
+    as JPEG bytes, not its image. A page read from its layer is rendered only for the annotated copy."""
+    timings = {"open": 0.0, "text_layer": 0.0, "ocr": 0.0, "annotate": 0.0}
     annotating = OutputFormat.ANNOTATED in settings.outputs
     pages: list[PageText] = []
     annotated: list[bytes] = []
     mark = perf_counter()
-    for image in open_pages(source, settings.documents):
+    for source_page in _pages(source, settings):
+        timings["open" if source_page.layer is None else "text_layer"] += perf_counter() - mark
+        mark = perf_counter()
+        page = source_page.layer
+        image = source_page.render() if page is None or annotating else None
         timings["open"] += perf_counter() - mark
         mark = perf_counter()
-        page = engine.read(image)
-        timings["ocr"] += perf_counter() - mark
-        mark = perf_counter()
+        if page is None:
+            page = engine.read(image)
+            if source_page.reason:
+                page = replace(page, reason=source_page.reason)
+            timings["ocr"] += perf_counter() - mark
+            mark = perf_counter()
         if annotating:
             annotated.append(encode_jpeg(annotate(image, page), settings.annotate.quality))
         pages.append(page)
@@ -252,6 +263,34 @@ def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tupl
         timings=timings,
     )
     return content, annotated
+
+
+@dataclass(frozen=True, slots=True)
+class _SourcePage:
+    """A page to read: `layer` is its text when taken from the PDF's own layer, else it is OCR'd."""
+
+    render: Callable[[], np.ndarray]
+    layer: PageText | None = None
+    reason: str = ""
+    """Why the page is OCR'd although it is a PDF's (`pdftext.decide`); empty when nothing was chosen."""
+
+
+def _pages(source: Path, settings: Settings) -> Iterator[_SourcePage]:
+    """Each page of `source`, with what `pdf_text` decided for it when it is a PDF's."""
+    if not is_pdf(source):
+        for image in open_pages(source, settings.documents):
+            yield _SourcePage(lambda image=image: image)
+        return
+    for pdf_page in open_pdf(source, settings.documents):
+        if settings.pdf_text is PdfText.OCR:
+            yield _SourcePage(pdf_page.render)
+            continue
+        layer = read_layer(pdf_page)
+        decision = decide(layer, settings.pdf_text)
+        if decision.use_layer:
+            yield _SourcePage(pdf_page.render, page_text(pdf_page, layer, decision.reason))
+        else:
+            yield _SourcePage(pdf_page.render, reason=decision.reason)
 
 
 _FINISHED = (FileStatus.DONE, FileStatus.DUPLICATE)

@@ -49,6 +49,11 @@ EXIF_TURNS = {1: 0, 3: 180, 6: 90, 8: 270}
 The mirrored ones (2, 4, 5, 7) are rare; those pages are stored turned, losslessly."""
 MIN_SPACE = 0.05
 """Of the font size: the width of a space between two words whose boxes touch or overlap."""
+TEXT_LAYER = "text-layer"
+"""`PageText.source` of a page read from its PDF's own text: that page needs no layer of ours."""
+SHOW_TEXT = frozenset({"Tj", "TJ", "'", '"'})
+INVISIBLE = 3
+"""Text render mode 3: neither fill nor stroke."""
 
 Point = tuple[float, float]
 
@@ -167,15 +172,23 @@ def _dpi(image: Image.Image) -> tuple[float, float]:
 
 
 def _over_pdf(doc: DocumentText, original: bytes, layer: FPDF) -> bytes:
-    """The original PDF with each page's words laid over it as a form XObject."""
+    """The original PDF with each OCR'd page's words laid over it as a form XObject.
+
+    A page read from its own text layer keeps that text and gets no second one; an OCR'd page loses
+    the invisible text an earlier OCR left on it, so that every word is in the result once.
+    """
     with pikepdf.open(io.BytesIO(original)) as result:
         turns = [int(target.obj.get(pikepdf.Name.Rotate, 0)) % 360 for target in result.pages]
         for target, page, turn in zip(result.pages, doc.pages, turns, strict=True):
             box = pikepdf.Rectangle(target.cropbox)  # what pdfium rendered for the engine
             layer.add_page(format=(box.width, box.height))
-            _write_words(layer, page, Frame.fit(box.width, box.height, turn, page))
+            if page.source != TEXT_LAYER:
+                _write_words(layer, page, Frame.fit(box.width, box.height, turn, page))
         with pikepdf.open(io.BytesIO(layer.output())) as text:
             for target, text_page, page, turn in zip(result.pages, text.pages, doc.pages, turns, strict=True):
+                if page.source == TEXT_LAYER:
+                    continue
+                remove_invisible_text(result, target)
                 # pikepdf places an overlay upright on the page as displayed; the layer is drawn on the
                 # page as stored, so the page is unturned while the overlay goes on.
                 if pikepdf.Name.Rotate in target.obj:
@@ -183,6 +196,48 @@ def _over_pdf(doc: DocumentText, original: bytes, layer: FPDF) -> bytes:
                 target.add_overlay(text_page, pikepdf.Rectangle(target.cropbox))
                 target.Rotate = (turn + page.rotation) % 360
             return _saved(result)
+
+
+def remove_invisible_text(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+    """Drop the text that `page`'s content stream draws in render mode 3 (an earlier OCR's layer).
+
+    The render mode is graphics state: set by `Tr`, saved by `q` and restored by `Q`. Text inside
+    form XObjects is left alone (OCR layers are written into the page's own stream).
+    """
+    kept: list[Instruction] = []
+    mode, saved = 0, []
+    removed = False
+    for operands, operator in pikepdf.parse_content_stream(page):
+        name = str(operator)
+        if name == "q":
+            saved.append(mode)
+        elif name == "Q" and saved:
+            mode = saved.pop()
+        elif name == "Tr" and operands:
+            mode = int(operands[0])
+        elif name in SHOW_TEXT and mode == INVISIBLE:
+            removed = True
+            kept.extend(_line_moves(operands, name))
+            continue
+        kept.append((operands, operator))
+    if removed:
+        page.obj.Contents = pikepdf.Stream(pdf, pikepdf.unparse_content_stream(kept))
+
+
+Instruction = tuple[list[pikepdf.Object], pikepdf.Operator]
+
+
+def _line_moves(operands: list[pikepdf.Object], name: str) -> list[Instruction]:
+    """What a dropped `'` or `"` did besides showing text: move to the next line (and set spacing)."""
+    if name == "'":
+        return [([], pikepdf.Operator("T*"))]
+    if name == '"':
+        return [
+            ([operands[0]], pikepdf.Operator("Tw")),
+            ([operands[1]], pikepdf.Operator("Tc")),
+            ([], pikepdf.Operator("T*")),
+        ]
+    return []
 
 
 def _saved(pdf: pikepdf.Pdf) -> bytes:
