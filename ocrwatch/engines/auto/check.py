@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ocrwatch.engines.base import PageText
 
-MIN_CONFIDENCE = 0.80
+MIN_CONFIDENCE = 0.90
 """Tesseract's mean word confidence below which a document page goes to RapidOCR."""
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
