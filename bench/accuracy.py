@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -85,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(_halves_row(label, readings.get(name) or oracle))
     for name in readers:
         print(_chosen(readers[name].label, readings[name]))
+        if oracle and name not in ORACLE:
+            print(_against_slower(readers[name].label, readings[name], readings))
     print(f"\nICDAR 2015 text rule: {TEXT_RULE}. Others, and the mix: bag of words, case-insensitive.")
     print("Seconds per page: the engine call only (file decoding excluded).")
     print("keras-ocr is not measured: TensorFlow is not in this venv (see README, keras-ocr).")
@@ -212,6 +215,24 @@ def _chosen(engine: str, readings: dict[str, list[Reading]]) -> str:
         f"{label} " + ", ".join(f"{n} {name}" for name, n in sorted(c.items())) for label, c in counts.items()
     ]
     return f"\n{engine} read by: " + "; ".join(parts) + "."
+
+
+def _against_slower(
+    engine: str, readings: dict[str, list[Reading]], every: dict[str, dict[str, list[Reading]]]
+) -> str:
+    """The engine's seconds over those of the slower of rapidocr and tesseract on each set: of the
+    totals, and the median of the page-by-page ratios (which a passing load on the machine moves least)."""
+    parts = []
+    for label in SETS:
+        pages = readings[label]
+        if not pages or any(len(every[name][label]) != len(pages) for name in ORACLE):
+            continue
+        slower = max(ORACLE, key=lambda name: sum(r.seconds for r in every[name][label]))
+        theirs = every[slower][label]
+        total = sum(r.seconds for r in pages) / sum(r.seconds for r in theirs)
+        median = statistics.median(r.seconds / t.seconds for r, t in zip(pages, theirs, strict=True))
+        parts.append(f"{label} {total:.2f} of {slower} (median {median:.2f})")
+    return f"\n{engine} seconds / the slower engine's: " + "; ".join(parts) + "."
 
 
 def _f1(readings: list[Reading], kind: str) -> str:
