@@ -85,9 +85,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if name in readings or (name == "oracle" and oracle):
             print(_halves_row(label, readings.get(name) or oracle))
     for name in readers:
-        print(_chosen(readers[name].label, readings[name]))
-        if oracle and name not in ORACLE:
-            print(_against_slower(readers[name].label, readings[name], readings))
+        if any(reading.engine != name for pages in readings[name].values() for reading in pages):
+            print(_chosen(readers[name].label, readings[name]))
+            if oracle:
+                print(_against_slower(readers[name].label, readings[name], readings))
     print(f"\nICDAR 2015 text rule: {TEXT_RULE}. Others, and the mix: bag of words, case-insensitive.")
     print("Seconds per page: the engine call only (file decoding excluded).")
     print("keras-ocr is not measured: TensorFlow is not in this venv (see README, keras-ocr).")
@@ -207,12 +208,12 @@ def _halves_row(engine: str, readings: dict[str, list[Reading]]) -> str:
 
 
 def _chosen(engine: str, readings: dict[str, list[Reading]]) -> str:
-    """Which engine read how many pages of each set, when some engine chose (auto)."""
+    """Which engine read how many pages of each set, for an engine that chooses (auto)."""
     counts = {label: Counter(reading.engine for reading in readings[label]) for label in SETS}
-    if all(len(count) <= 1 for count in counts.values()):
-        return ""
     parts = [
-        f"{label} " + ", ".join(f"{n} {name}" for name, n in sorted(c.items())) for label, c in counts.items()
+        f"{label} " + ", ".join(f"{n} {name}" for name, n in sorted(count.items()))
+        for label, count in counts.items()
+        if count
     ]
     return f"\n{engine} read by: " + "; ".join(parts) + "."
 
