@@ -95,9 +95,13 @@ class OcrwatchReader:
             settings, note = _keras_settings(settings)
         self._engine = create_engine(name, settings)
         self.label = f"{self._engine.name} {self._engine.version}{note}"
+        self.last_engine = ""
+        """What read the last page (`auto` names the engine it chose for it)."""
 
     def read(self, image: np.ndarray) -> list[TextBox]:
-        return [TextBox(word.text, word.box) for word in self._engine.read(image).words]
+        page = self._engine.read(image)
+        self.last_engine = page.engine
+        return [TextBox(word.text, word.box) for word in page.words]
 
 
 def _keras_settings(settings: Any) -> tuple[Any, str]:

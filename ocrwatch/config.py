@@ -242,7 +242,7 @@ class FolderOptions(Strict):
     """What each watched folder may set for itself; the top-level values are every folder's defaults."""
 
     output: Path = Field(default_factory=lambda: default_data_dir() / "output", validate_default=True)
-    engine: str = "rapidocr"
+    engine: str = "auto"  # RapidOCR or Tesseract, page by page: README, "Engines"
     include: tuple[str, ...] = Field(DEFAULT_INCLUDE, description="file name patterns to read")
     ignore: tuple[str, ...] = Field(DEFAULT_IGNORE, description="name patterns never read, files or folders")
     polling: bool = Field(False, description="poll instead of inotify: for NFS and SMB shares")

@@ -159,7 +159,7 @@ def test_street_photo_words_match_ground_truth(engine: Engine, data_dir: Path) -
 
 def test_unknown_engine_names_the_known_ones() -> None:
     with pytest.raises(
-        ConfigError, match=r"unknown engine 'easyocr'; known engines: keras-ocr, rapidocr, tesseract"
+        ConfigError, match=r"unknown engine 'easyocr'; known engines: auto, keras-ocr, rapidocr, tesseract"
     ):
         create_engine("easyocr", Settings().engines)
 

@@ -597,7 +597,7 @@ def test_the_daemon_goes_on_while_a_webhook_is_down(
         assert summary["event"] == "done" and summary["source"] == str(good)
         assert summary["moved_to"] == str(tmp_path / "done" / good.name)
         assert summary["sha256"] == sha256(data) and not good.exists()
-        assert summary["pages"] == 1 and summary["engine"] == "rapidocr"
+        assert summary["pages"] == 1 and summary["engine"] == "auto"
         assert Path(summary["outputs"]["text"]).read_text() == "hooked invoice 4711\n"
         recorded = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
         assert recorded["argv"][0] == str(bad) and "not an image or PDF" in recorded["argv"][1]

@@ -61,7 +61,7 @@ def test_a_rendered_page_goes_from_file_to_search_hit(tmp_path: Path) -> None:
     ]
     document = json.loads(Path(f"{stem}.json").read_text())
     assert set(document) == {"source", "sha256", "engine", "engine_version", "pages", "text", "seconds"}
-    assert document["engine"] == "rapidocr"
+    assert document["engine"] == "auto"
     assert [word["text"] for word in document["pages"][0]["words"]][:2] == ["INVOICE", "4711"]
     with Image.open(f"{stem}.page-1.jpg") as annotated:
         assert annotated.format == "JPEG"
@@ -74,7 +74,7 @@ def test_a_rendered_page_goes_from_file_to_search_hit(tmp_path: Path) -> None:
 
     shown = ocrwatch("show", folder / "März scan 1.png", "--db", "out/index.db", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert "Total amount 129.50" in shown.stdout and "rapidocr" in shown.stdout
+    assert "Total amount 129.50" in shown.stdout and "auto" in shown.stdout
 
 
 def test_receipts_are_found_by_their_company_names(tmp_path: Path, data_dir: Path) -> None:
@@ -192,7 +192,7 @@ def test_config_mistakes_are_named(tmp_path: Path) -> None:
     render_text(["x"]).save(tmp_path / "x.png")
     result = ocrwatch("scan", "x.png", "--config", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown engine 'easyocr'; known engines: keras-ocr, rapidocr, tesseract" in result.stderr
+    assert "unknown engine 'easyocr'; known engines: auto, keras-ocr, rapidocr, tesseract" in result.stderr
 
     (tmp_path / "typo.yaml").write_text("documents:\n  pdf_dpy: 300\n")
     result = ocrwatch("scan", "x.png", "--config", "typo.yaml", cwd=tmp_path)

@@ -15,6 +15,7 @@ from ocrwatch.errors import ConfigError
 __all__ = ["ENGINES", "Engine", "Line", "PageText", "Word", "create_engine"]
 
 ENGINES: dict[str, str] = {
+    "auto": "ocrwatch.engines.auto:AutoEngine",
     "rapidocr": "ocrwatch.engines.rapidocr:RapidOcrEngine",
     "tesseract": "ocrwatch.engines.tesseract:TesseractEngine",
     "keras-ocr": "ocrwatch.engines.kerasocr:KerasOcrEngine",
