@@ -10,8 +10,9 @@ CONFIG ?= config.example.yaml
 TESSERACT_DEBS := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu libtesseract-dev libleptonica-dev pkg-config \
   fonts-dejavu-core
 
-# pdftotext reads the searchable PDF's text layer back in the tests.
-TEST_DEBS := poppler-utils
+# pdftotext reads the searchable PDF's text layer back in the tests; a CJK font renders the test page
+# of Chinese that the auto engine must hand to RapidOCR.
+TEST_DEBS := poppler-utils fonts-wqy-microhei
 
 CHROMIUM := /usr/bin/chromium
 
