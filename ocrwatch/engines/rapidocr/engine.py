@@ -22,6 +22,7 @@ from rapidocr._version import __version__ as rapidocr_version
 
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines.base import Line, PageText, Word
+from ocrwatch.engines.rapidocr.detector import TUNED, DetectorTuning
 from ocrwatch.engines.rapidocr.orientation import page_rotation
 from ocrwatch.engines.rapidocr.words import RawWord, line_words, trim_to_text
 from ocrwatch.geometry import Quad, from_upright, quad_from_points, reading_order
@@ -46,8 +47,9 @@ class RapidOcrEngine:
     name = "rapidocr"
     version = rapidocr_version
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, tuning: DetectorTuning = TUNED) -> None:
         options = settings.rapidocr
+        self._tuning = tuning
         self._use_cls = options.use_angle_cls
         self._turn_pages = options.detect_rotation
         self._ocr = RapidOCR(
@@ -59,8 +61,13 @@ class RapidOcrEngine:
                 "Global.use_cls": options.use_angle_cls,
                 "Global.return_word_box": True,
                 "EngineConfig.onnxruntime.intra_op_num_threads": options.threads or -1,
+                "Det.thresh": tuning.thresh,
+                "Det.box_thresh": tuning.box_thresh,
+                "Det.unclip_ratio": tuning.unclip_ratio,
             }
         )
+        # Loaded now, not on first use, so that each image can set its own input scale on it.
+        self._detector = self._ocr._load_det_model()
         self._read(_warm_up_page())  # RapidOCR loads its models on first use: not on a user's file
 
     def read(self, image: np.ndarray) -> PageText:
@@ -94,6 +101,7 @@ class RapidOcrEngine:
         ocr.update_params(use_det=True, use_cls=self._use_cls, use_rec=True)
         ocr.max_side_len = _longest_side_within(bgr.shape[0], bgr.shape[1], MAX_PIXELS)
         prepared, record = ocr.preprocess_img(bgr)
+        self._detector.limit_side_len = self._tuning.short_side(*prepared.shape[:2])
         detected, directions, recognized, crops = ocr.run_ocr_steps(prepared, record)
         rotation = 0
         if detected.boxes is not None and directions.cls_res is not None:

@@ -1,0 +1,48 @@
+"""How large the detector sees an image, and how it turns its text map into line boxes.
+
+RapidOCR enlarges every image until its short side is 736 pixels (`limit_type: min`): a 480 x 120
+label becomes 2944 x 736, six times the pixels' worth of work for text that was readable as it was.
+ocrwatch enlarges an image by at most `max_upscale`, and never past that 736-pixel side, so the
+detector's cost follows the image's pixels; large pages keep the pixel budget of `engine.MAX_PIXELS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RAPIDOCR_SHORT_SIDE = 736
+"""RapidOCR's `Det.limit_side_len`: the short side it enlarges every image to."""
+STRIDE = 32
+"""The detector network needs sides that are multiples of this."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorTuning:
+    """The detector's input scale and DB post-processing (RapidOCR's `Det.*` names and defaults)."""
+
+    max_upscale: float = float("inf")
+    thresh: float = 0.3
+    box_thresh: float = 0.5
+    unclip_ratio: float = 1.6
+
+    def short_side(self, height: int, width: int) -> int:
+        """RapidOCR's `limit_side_len` for this image: it enlarges a shorter short side to this."""
+        short = min(height, width)
+        return max(1, int(min(RAPIDOCR_SHORT_SIDE, short * self.max_upscale)))
+
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) the detector network sees, computed as RapidOCR's `DetPreProcess` does."""
+        short = min(height, width)
+        target = self.short_side(height, width)
+        ratio = target / short if short < target else 1.0
+        return (_to_stride(int(height * ratio)), _to_stride(int(width * ratio)))
+
+
+def _to_stride(side: int) -> int:
+    return int(round(side / STRIDE) * STRIDE)
+
+
+RAPIDOCR_DEFAULTS = DetectorTuning()
+"""RapidOCR's own settings: every image enlarged to a 736-pixel short side."""
+TUNED = RAPIDOCR_DEFAULTS
+"""What ocrwatch reads with (`bench/README.md`, issue 12)."""
