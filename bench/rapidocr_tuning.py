@@ -1,7 +1,7 @@
 """RapidOCR's detector settings, scored on every kind of page: photos, receipts, letters, invoices.
 
     PYTHONPATH=$PWD .venv/bin/python bench/rapidocr_tuning.py [--variant NAME ...] [--sets a,b]
-        [--limit N] [--small-only] [--json OUT]
+        [--limit N_PER_HALF] [--small-only] [--json OUT]
 
 Each set is scored in two halves (A: its first half in file order, B: the rest): a setting is chosen
 on A and must hold on B. ICDAR 2015 by end-to-end F1, the others by word F1 (bag of words). Every
@@ -28,13 +28,16 @@ from PIL import Image, ImageDraw, ImageFont
 from bench import datasets
 from bench.metrics import Score, TextBox, icdar2015_score, sroie_score
 from ocrwatch.config import Settings
-from ocrwatch.engines.rapidocr.detector import RAPIDOCR_DEFAULTS, DetectorTuning
 from ocrwatch.engines.rapidocr.engine import RapidOcrEngine
+from ocrwatch.engines.rapidocr.tuning import RAPIDOCR_DEFAULTS, Tuning
 
 VARIANTS = {
     "rapidocr-736": RAPIDOCR_DEFAULTS,
-    "upscale-1": DetectorTuning(max_upscale=1.0),
-    "upscale-2": DetectorTuning(max_upscale=2.0),
+    "upscale-1": Tuning(max_upscale=1.0),
+    "upscale-2": Tuning(max_upscale=2.0),
+    "line-pieces": Tuning(line_pieces=True),
+    "upscale-1+pieces": Tuning(max_upscale=1.0, line_pieces=True),
+    "upscale-2+pieces": Tuning(max_upscale=2.0, line_pieces=True),
 }
 """Name -> detector settings; `rapidocr-736` is RapidOCR's own sizing (short side enlarged to 736)."""
 
@@ -51,12 +54,16 @@ class Tally:
     misses: dict[str, list[str]] = field(default_factory=dict)
 
 
-def samples(name: str, limit: int | None) -> list[datasets.Sample]:
+def halves(name: str, limit: int | None) -> tuple[list[datasets.Sample], list[datasets.Sample]]:
+    """The set's first and second half in file order, each cut to its first `limit` samples."""
     if name == "icdar2015":
-        return datasets.icdar2015(limit)
-    if name == "sroie":
-        return datasets.sroie(limit)
-    return datasets.documents(name, limit)
+        items = datasets.icdar2015()
+    elif name == "sroie":
+        items = datasets.sroie()
+    else:
+        items = datasets.documents(name)
+    middle = (len(items) + 1) // 2
+    return items[:middle][:limit], items[middle:][:limit]
 
 
 def score(name: str, words: list[TextBox], truth: list[TextBox]) -> Score:
@@ -76,10 +83,9 @@ def run_sets(engines: dict[str, RapidOcrEngine], names: list[str], limit: int | 
     results: dict[str, dict[str, dict[str, Tally]]] = {}
     turn = 0
     for name in names:
-        items = samples(name, limit)
-        half = (len(items) + 1) // 2
+        first, second = halves(name, limit)
         results[name] = {v: {"A": Tally(), "B": Tally()} for v in engines}
-        for index, sample in enumerate(items):
+        for index, sample in enumerate(first + second):
             image = datasets.load_rgb(sample.image)
             order = list(engines)
             turn += 1
@@ -89,7 +95,7 @@ def run_sets(engines: dict[str, RapidOcrEngine], names: list[str], limit: int | 
                 page = engines[variant].read(image)
                 elapsed = perf_counter() - start
                 words = [TextBox(word.text, word.box) for word in page.words]
-                tally = results[name][variant]["A" if index < half else "B"]
+                tally = results[name][variant]["A" if index < len(first) else "B"]
                 tally.score += score(name, words, sample.truth)
                 tally.seconds.append(elapsed)
                 if name in ("letters", "invoices"):
@@ -151,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all")
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated, of " + ", ".join(SETS))
-    parser.add_argument("--limit", type=int, help="the first N images of each set")
+    parser.add_argument("--limit", type=int, help="the first N images of each half")
     parser.add_argument("--small-only", action="store_true", help="only the small-image timing check")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every figure and miss here")
     args = parser.parse_args()

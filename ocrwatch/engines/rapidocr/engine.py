@@ -22,8 +22,9 @@ from rapidocr._version import __version__ as rapidocr_version
 
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines.base import Line, PageText, Word
-from ocrwatch.engines.rapidocr.detector import TUNED, DetectorTuning
+from ocrwatch.engines.rapidocr.directions import PieceClassifier
 from ocrwatch.engines.rapidocr.orientation import page_rotation
+from ocrwatch.engines.rapidocr.tuning import TUNED, Tuning
 from ocrwatch.engines.rapidocr.words import RawWord, line_words, trim_to_text
 from ocrwatch.geometry import Quad, from_upright, quad_from_points, reading_order
 
@@ -47,7 +48,7 @@ class RapidOcrEngine:
     name = "rapidocr"
     version = rapidocr_version
 
-    def __init__(self, settings: EngineSettings, tuning: DetectorTuning = TUNED) -> None:
+    def __init__(self, settings: EngineSettings, tuning: Tuning = TUNED) -> None:
         options = settings.rapidocr
         self._tuning = tuning
         self._use_cls = options.use_angle_cls
@@ -68,6 +69,8 @@ class RapidOcrEngine:
         )
         # Loaded now, not on first use, so that each image can set its own input scale on it.
         self._detector = self._ocr._load_det_model()
+        if tuning.line_pieces:
+            self._ocr.text_cls = PieceClassifier(self._ocr._load_cls_model())
         self._read(_warm_up_page())  # RapidOCR loads its models on first use: not on a user's file
 
     def read(self, image: np.ndarray) -> PageText:

@@ -1,4 +1,5 @@
-"""How large the detector sees an image, and how it turns its text map into line boxes.
+"""What ocrwatch changes in RapidOCR's reading: the detector's input scale and DB post-processing,
+and what the direction classifier is shown.
 
 RapidOCR enlarges every image until its short side is 736 pixels (`limit_type: min`): a 480 x 120
 label becomes 2944 x 736, six times the pixels' worth of work for text that was readable as it was.
@@ -17,10 +18,13 @@ STRIDE = 32
 
 
 @dataclass(frozen=True, slots=True)
-class DetectorTuning:
-    """The detector's input scale and DB post-processing (RapidOCR's `Det.*` names and defaults)."""
+class Tuning:
+    """RapidOCR's defaults unless set; `Det.*` names for the detector's."""
 
     max_upscale: float = float("inf")
+    line_pieces: bool = False
+    """Show the direction classifier a piece of each line, not the whole line squeezed
+    (`directions.py`)."""
     thresh: float = 0.3
     box_thresh: float = 0.5
     unclip_ratio: float = 1.6
@@ -42,7 +46,7 @@ def _to_stride(side: int) -> int:
     return int(round(side / STRIDE) * STRIDE)
 
 
-RAPIDOCR_DEFAULTS = DetectorTuning()
+RAPIDOCR_DEFAULTS = Tuning()
 """RapidOCR's own settings: every image enlarged to a 736-pixel short side."""
-TUNED = RAPIDOCR_DEFAULTS
+TUNED = Tuning(max_upscale=1.0, line_pieces=True)
 """What ocrwatch reads with (`bench/README.md`, issue 12)."""
