@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from bench.datasets import load_rgb, sroie
 from bench.metrics import TextBox, sroie_score
 from ocrwatch.engines import Engine, PageText
 from ocrwatch.engines.rapidocr.orientation import page_rotation
+from ocrwatch.engines.rapidocr.tuning import RAPIDOCR_DEFAULTS, TUNED
 from ocrwatch.engines.rapidocr.words import line_words
 from ocrwatch.geometry import Quad, to_upright
 from tests.conftest import render_text
@@ -162,3 +163,37 @@ def test_a_long_receipt_is_not_shrunk_until_its_letters_vanish(receipts, engine:
     page = engine.read(roll)
     alone = min(f1(first_page, first_truth), f1(second_page, second_truth))
     assert f1(page, (first_truth + second_truth) * 2) >= alone - 0.03
+
+
+# Detector input size and dense pages
+
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+PROSE = (
+    "The hot folder reads every page that arrives, whether a receipt or a letter of several pages, "
+    "and keeps its words for the search index; without even the implied warranty of fitness for a "
+    "particular purpose, each line of this page must come out whole, from its first word to its last."
+).split()
+
+
+def a4_page_at_200_dpi(lines: list[list[str]], font_size: int, pitch: int) -> np.ndarray:
+    """An A4 page at 200 dpi (1654 x 2339): more pixels than ocrwatch's budget, so it is shrunk."""
+    image = Image.new("RGB", (1654, 2339), "white")
+    draw, font = ImageDraw.Draw(image), ImageFont.truetype(SERIF, font_size)
+    for number, line in enumerate(lines):
+        draw.text((160, 160 + number * pitch), " ".join(line), fill="black", font=font)
+    return np.asarray(image)
+
+
+def test_a_small_image_is_not_enlarged_for_the_detector() -> None:
+    """RapidOCR enlarges every image to a 736-pixel short side: six times the pixels for a label."""
+    assert RAPIDOCR_DEFAULTS.input_size(120, 480) == (736, 2944)
+    assert TUNED.input_size(120, 480) == (128, 480)
+    assert TUNED.input_size(1414, 2000) == RAPIDOCR_DEFAULTS.input_size(1414, 2000) == (1408, 2016)
+
+
+def test_a_small_label_is_read(engine: Engine) -> None:
+    label = Image.new("RGB", (480, 120), "white")
+    ImageDraw.Draw(label).text(
+        (16, 38), "Order 4711 shipped", fill="black", font=ImageFont.truetype(SERIF, 36)
+    )
+    assert engine.read(np.asarray(label)).text == "Order 4711 shipped"
