@@ -8,6 +8,8 @@ RapidOCR shrinks every image whose longest side exceeds 2000 pixels to that side
 page, but a long receipt (750 x 3500) comes out so narrow that its letters blur away (word F1 0.73
 against 0.84 unshrunk, `bench/README.md`). ocrwatch bounds the pixel count instead, at what the
 2000-pixel rule leaves of an A4 page: the detector's cost follows the pixels, not the longest side.
+Smaller images are not enlarged for the detector, and the direction classifier judges each line from
+pieces of it (`tuning.TUNED`: measured in `bench/README.md`, issue 12).
 """
 
 from __future__ import annotations
@@ -62,9 +64,6 @@ class RapidOcrEngine:
                 "Global.use_cls": options.use_angle_cls,
                 "Global.return_word_box": True,
                 "EngineConfig.onnxruntime.intra_op_num_threads": options.threads or -1,
-                "Det.thresh": tuning.thresh,
-                "Det.box_thresh": tuning.box_thresh,
-                "Det.unclip_ratio": tuning.unclip_ratio,
             }
         )
         # Loaded now, not on first use, so that each image can set its own input scale on it.

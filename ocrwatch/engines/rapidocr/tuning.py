@@ -1,5 +1,5 @@
-"""What ocrwatch changes in RapidOCR's reading: the detector's input scale and DB post-processing,
-and what the direction classifier is shown.
+"""What ocrwatch changes in RapidOCR's reading: the detector's input scale, and what the direction
+classifier is shown (`directions.py`).
 
 RapidOCR enlarges every image until its short side is 736 pixels (`limit_type: min`): a 480 x 120
 label becomes 2944 x 736, six times the pixels' worth of work for text that was readable as it was.
@@ -19,15 +19,12 @@ STRIDE = 32
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """RapidOCR's defaults unless set; `Det.*` names for the detector's."""
+    """RapidOCR's own behaviour unless set; `bench/rapidocr_tuning.py` compares variants."""
 
     max_upscale: float = float("inf")
     line_pieces: bool = False
     """Show the direction classifier a piece of each line, not the whole line squeezed
     (`directions.py`)."""
-    thresh: float = 0.3
-    box_thresh: float = 0.5
-    unclip_ratio: float = 1.6
 
     def short_side(self, height: int, width: int) -> int:
         """RapidOCR's `limit_side_len` for this image: it enlarges a shorter short side to this."""
