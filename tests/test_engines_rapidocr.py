@@ -200,9 +200,10 @@ def a4_page_at_200_dpi(rows: list[list[str]], column: int = 0) -> np.ndarray:
 
 
 def test_a_small_image_is_not_enlarged_for_the_detector() -> None:
-    """RapidOCR enlarges every image to a 736-pixel short side: six times the pixels for a label."""
+    """RapidOCR enlarges every image to a 736-pixel short side: 37 times the pixels for a label."""
     assert RAPIDOCR_DEFAULTS.input_size(120, 480) == (736, 2944)
-    assert TUNED.input_size(120, 480) == (128, 480)
+    assert TUNED.input_size(120, 480) == (256, 960)  # twice as large at most (240, rounded to 32)
+    assert TUNED.input_size(720, 1280) == RAPIDOCR_DEFAULTS.input_size(720, 1280)  # photos as before
     assert TUNED.input_size(1414, 2000) == RAPIDOCR_DEFAULTS.input_size(1414, 2000) == (1408, 1984)
 
 

@@ -3,8 +3,9 @@ classifier is shown (`directions.py`).
 
 RapidOCR enlarges every image until its short side is 736 pixels (`limit_type: min`): a 480 x 120
 label becomes 2944 x 736, six times the pixels' worth of work for text that was readable as it was.
-ocrwatch enlarges an image by at most `max_upscale`, and never past that 736-pixel side, so the
-detector's cost follows the image's pixels; large pages keep the pixel budget of `engine.MAX_PIXELS`.
+ocrwatch enlarges an image by at most `max_upscale` (2: not enlarging at all lost words on small
+receipts), and never past that 736-pixel side, so the detector's cost follows the image's pixels;
+large pages keep the pixel budget of `engine.MAX_PIXELS`.
 """
 
 from __future__ import annotations
@@ -45,5 +46,5 @@ def _to_stride(side: int) -> int:
 
 RAPIDOCR_DEFAULTS = Tuning()
 """RapidOCR's own settings: every image enlarged to a 736-pixel short side."""
-TUNED = Tuning(max_upscale=1.0, line_pieces=True)
+TUNED = Tuning(max_upscale=2.0, line_pieces=True)
 """What ocrwatch reads with (`bench/README.md`, issue 12)."""
