@@ -35,9 +35,10 @@ VARIANTS = {
     "rapidocr-736": RAPIDOCR_DEFAULTS,
     "upscale-1": Tuning(max_upscale=1.0),
     "upscale-2": Tuning(max_upscale=2.0),
-    "line-pieces": Tuning(line_pieces=True),
-    "upscale-1+pieces": Tuning(max_upscale=1.0, line_pieces=True),
-    "upscale-2+pieces": Tuning(max_upscale=2.0, line_pieces=True),
+    "line-pieces": Tuning(line_pieces=1.0),
+    "upscale-1+pieces": Tuning(max_upscale=1.0, line_pieces=1.0),
+    "upscale-2+pieces": Tuning(max_upscale=2.0, line_pieces=1.0),
+    "upscale-2+pieces-over-2": Tuning(max_upscale=2.0, line_pieces=2.0),
 }
 """Name -> detector settings; `rapidocr-736` is RapidOCR's own sizing (short side enlarged to 736)."""
 

@@ -24,10 +24,12 @@ PIECES = 3
 class PieceClassifier:
     """Stands in for RapidOCR's `text_cls`: same call, same output, answers from unsqueezed pieces."""
 
-    def __init__(self, classifier: TextClassifier) -> None:
+    def __init__(self, classifier: TextClassifier, squeeze: float) -> None:
         self._classifier = classifier
         _, height, width = classifier.cls_image_shape
         self._aspect = width / height
+        self._squeeze = squeeze
+        """Lines that would be squeezed more than this many times are cut into pieces."""
 
     def __call__(self, crops: Sequence[np.ndarray]) -> TextClsOutput:
         pieces = [self._pieces(crop) for crop in crops]
@@ -52,7 +54,7 @@ class PieceClassifier:
     def _pieces(self, crop: np.ndarray) -> list[np.ndarray]:
         height, width = crop.shape[:2]
         length = max(1, int(height * self._aspect))
-        if width <= length:
+        if width <= length * self._squeeze:
             return [crop]
         count = min(PIECES, width // length)
         starts = np.linspace(0, width - length, count).astype(int) if count > 1 else [(width - length) // 2]

@@ -68,8 +68,8 @@ class RapidOcrEngine:
         )
         # Loaded now, not on first use, so that each image can set its own input scale on it.
         self._detector = self._ocr._load_det_model()
-        if tuning.line_pieces:
-            self._ocr.text_cls = PieceClassifier(self._ocr._load_cls_model())
+        if tuning.line_pieces is not None:
+            self._ocr.text_cls = PieceClassifier(self._ocr._load_cls_model(), tuning.line_pieces)
         self._read(_warm_up_page())  # RapidOCR loads its models on first use: not on a user's file
 
     def read(self, image: np.ndarray) -> PageText:

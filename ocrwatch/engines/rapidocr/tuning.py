@@ -23,9 +23,9 @@ class Tuning:
     """RapidOCR's own behaviour unless set; `bench/rapidocr_tuning.py` compares variants."""
 
     max_upscale: float = float("inf")
-    line_pieces: bool = False
-    """Show the direction classifier a piece of each line, not the whole line squeezed
-    (`directions.py`)."""
+    line_pieces: float | None = None
+    """Show the direction classifier pieces of each line more than this many times as long as its
+    input is wide, not the whole line squeezed (`directions.py`); None: never."""
 
     def short_side(self, height: int, width: int) -> int:
         """RapidOCR's `limit_side_len` for this image: it enlarges a shorter short side to this."""
@@ -46,5 +46,5 @@ def _to_stride(side: int) -> int:
 
 RAPIDOCR_DEFAULTS = Tuning()
 """RapidOCR's own settings: every image enlarged to a 736-pixel short side."""
-TUNED = Tuning(max_upscale=2.0, line_pieces=True)
+TUNED = Tuning(max_upscale=2.0, line_pieces=1.0)
 """What ocrwatch reads with (`bench/README.md`, issue 12)."""
