@@ -46,5 +46,6 @@ def _to_stride(side: int) -> int:
 
 RAPIDOCR_DEFAULTS = Tuning()
 """RapidOCR's own settings: every image enlarged to a 736-pixel short side."""
-TUNED = Tuning(max_upscale=2.0, line_pieces=1.0)
+TUNED = Tuning(max_upscale=2.0, line_pieces=2.0)
+"""Lines squeezed less than twice are still legible to the classifier; cutting them cost photos."""
 """What ocrwatch reads with (`bench/README.md`, issue 12)."""
