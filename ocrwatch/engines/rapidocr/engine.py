@@ -8,6 +8,8 @@ RapidOCR shrinks every image whose longest side exceeds 2000 pixels to that side
 page, but a long receipt (750 x 3500) comes out so narrow that its letters blur away (word F1 0.73
 against 0.84 unshrunk, `bench/README.md`). ocrwatch bounds the pixel count instead, at what the
 2000-pixel rule leaves of an A4 page: the detector's cost follows the pixels, not the longest side.
+Smaller images are not enlarged for the detector, and the direction classifier judges each line from
+pieces of it (`tuning.TUNED`: measured in `bench/README.md`, issue 12).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from rapidocr._version import __version__ as rapidocr_version
 
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines.base import Line, PageText, Word
+from ocrwatch.engines.rapidocr.directions import PieceClassifier
 from ocrwatch.engines.rapidocr.orientation import page_rotation
+from ocrwatch.engines.rapidocr.tuning import TUNED, Tuning
 from ocrwatch.engines.rapidocr.words import RawWord, line_words, trim_to_text
 from ocrwatch.geometry import Quad, from_upright, quad_from_points, reading_order
 
@@ -46,8 +50,9 @@ class RapidOcrEngine:
     name = "rapidocr"
     version = rapidocr_version
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, tuning: Tuning = TUNED) -> None:
         options = settings.rapidocr
+        self._tuning = tuning
         self._use_cls = options.use_angle_cls
         self._turn_pages = options.detect_rotation
         self._ocr = RapidOCR(
@@ -61,6 +66,10 @@ class RapidOcrEngine:
                 "EngineConfig.onnxruntime.intra_op_num_threads": options.threads or -1,
             }
         )
+        # Loaded now, not on first use, so that each image can set its own input scale on it.
+        self._detector = self._ocr._load_det_model()
+        if tuning.line_pieces is not None:
+            self._ocr.text_cls = PieceClassifier(self._ocr._load_cls_model(), tuning.line_pieces)
         self._read(_warm_up_page())  # RapidOCR loads its models on first use: not on a user's file
 
     def read(self, image: np.ndarray) -> PageText:
@@ -94,6 +103,7 @@ class RapidOcrEngine:
         ocr.update_params(use_det=True, use_cls=self._use_cls, use_rec=True)
         ocr.max_side_len = _longest_side_within(bgr.shape[0], bgr.shape[1], MAX_PIXELS)
         prepared, record = ocr.preprocess_img(bgr)
+        self._detector.limit_side_len = self._tuning.short_side(*prepared.shape[:2])
         detected, directions, recognized, crops = ocr.run_ocr_steps(prepared, record)
         rotation = 0
         if detected.boxes is not None and directions.cls_res is not None:
