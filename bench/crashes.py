@@ -203,7 +203,9 @@ class Bench:
                 needed = thresholds[number + 1] if number + 1 < len(kinds) else self.args.files
                 self._drop_for(needed, running=False)
                 self._start()
-                self._drop_for(needed, running=True)
+                # Work for the new run to do, so that it can settle a file of its own before its kill:
+                # a fast engine may have read every file copied in so far.
+                self._drop_for(max(needed, self._settled_at_start + 2 * self.args.workers), running=True)
             self._drop_for(self.args.files, running=True)
             self._until(lambda: self._settled() >= self.args.files, deadline)
             self.elapsed = time.monotonic() - self.t0
