@@ -225,11 +225,8 @@ class Queue:
     def holds_claim(self, record_id: int, token: str | None) -> bool:
         """Whether the arrival is still `processing` under the claim `token`: a result is recorded and
         outputs are written only while it is."""
-        query = select(func.count()).where(
-            files.c.id == record_id, files.c.claim_token == token, files.c.status == FileStatus.PROCESSING
-        )
         with self._engine.connect() as connection:
-            return bool(connection.scalar(query))
+            return claim_held(connection, record_id, token)
 
     def after_due(self, roots: Collection[str]) -> list[FileRecord]:
         """Arrivals whose after-action (move, delete) is due to be tried (again)."""
@@ -259,6 +256,14 @@ class Queue:
         query = select(func.count()).where(and_(files.c.status == FileStatus.QUEUED, files.c.attempts > 0))
         with self._engine.connect() as connection:
             return connection.scalar(query) or 0
+
+
+def claim_held(connection: Connection, record_id: int, token: str | None) -> bool:
+    """Whether the arrival is `processing` under the claim `token`, read on `connection`."""
+    query = select(func.count()).where(
+        files.c.id == record_id, files.c.claim_token == token, files.c.status == FileStatus.PROCESSING
+    )
+    return bool(connection.scalar(query))
 
 
 def reserve_stem(connection: Connection, preferred: str) -> str:

@@ -18,7 +18,7 @@ from ocrwatch.errors import ClaimLost
 from ocrwatch.index import database, document_rows, outbox, sqlite
 from ocrwatch.index.daemons import Daemons
 from ocrwatch.index.query import parse
-from ocrwatch.index.queue import Queue
+from ocrwatch.index.queue import Queue, claim_held
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
 from ocrwatch.index.tables import documents, files, utc_now
 from ocrwatch.result import DocumentText
@@ -297,13 +297,7 @@ class Notice:
 
 def _claimed(connection: Connection, record: FileRecord) -> datetime:
     """The time of an outcome; raises `ClaimLost` unless `record` still holds its claim."""
-    held = connection.scalar(
-        select(func.count()).where(
-            files.c.id == record.id,
-            files.c.claim_token == record.claim_token,
-            files.c.status == FileStatus.PROCESSING,
-        )
-    )
+    held = claim_held(connection, record.id, record.claim_token)
     if not held:
         raise ClaimLost(f"the claim on {record.path} was lost before its outcome was recorded")
     return utc_now()
