@@ -18,7 +18,7 @@ from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
-from ocrwatch.index import sqlite as index_sqlite
+from ocrwatch.index.dialects import sqlite as index_sqlite
 from ocrwatch.index.query import Query, Term
 from ocrwatch.index.tables import metadata
 from ocrwatch.result import DocumentText
@@ -139,8 +139,8 @@ def test_the_database_is_in_wal_mode(index: Index, database: Path):
 
 
 def test_other_databases_are_refused_with_a_clear_message():
-    with pytest.raises(ConfigError, match="postgresql is not supported yet") as caught:
-        Index("postgresql://ocr:secret@db.example/ocrwatch")
+    with pytest.raises(ConfigError, match="mysql is not supported") as caught:
+        Index("mysql://ocr:secret@db.example/ocrwatch")
     assert "secret" not in str(caught.value)
 
 

@@ -11,14 +11,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine
 
-from ocrwatch.index import sqlite
+from ocrwatch.index import dialects
+from ocrwatch.index.dialects import sqlite
 
 MIGRATIONS = "ocrwatch.index:migrations"
 
 
 def connect(url: str) -> Engine:
     """An engine for `url` whose schema is up to date; safe to call from several processes at once."""
-    engine = sqlite.create_engine(url)
+    engine = dialects.create_engine(url)
     try:
         migrate(engine)
     except BaseException:
@@ -28,7 +29,8 @@ def connect(url: str) -> Engine:
 
 
 def writer(engine: Engine) -> Engine:
-    """The same engine and pool, marked so that each transaction takes the write lock as it begins."""
+    """The same engine and pool, marked so that each transaction takes the write lock as it begins
+    (SQLite's BEGIN IMMEDIATE; other databases lock the rows a statement touches)."""
     return engine.execution_options(**{sqlite.WRITES: True})
 
 

@@ -4,7 +4,7 @@ The language is small on purpose: words (all must match, in any order), "quoted 
 trailing * for a prefix, and uppercase OR, AND and NOT between terms. Everything else that a
 full-text engine would read as syntax (punctuation, parentheses, column filters, NEAR) stays text,
 so no query can reach the engine as anything but terms. Rendering a query in one engine's syntax
-is that engine's module's job (`sqlite.py`).
+is that engine's module's job (`dialects/`).
 """
 
 from __future__ import annotations

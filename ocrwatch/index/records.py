@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 
@@ -21,6 +21,20 @@ class FileStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+
+
+class PageMatch(NamedTuple):
+    """A page the full-text index found, as each dialect's search returns it."""
+
+    page_id: int
+    document_id: int
+    number: int
+    width: int
+    height: int
+    path: str
+    snippet: list[tuple[str, bool]]
+    """The text around the matches, as (text, matched) segments."""
+    rank: float
 
 
 @dataclass(frozen=True, slots=True)

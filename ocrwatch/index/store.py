@@ -1,7 +1,7 @@
 """`Index`: the one owner of ocrwatch's database. Every other module reads and writes through it.
 
 Each method is one transaction on its own pooled connection, so an `Index` may be shared between
-threads. Writes take the write lock as they begin (see `sqlite.py`), which keeps read-then-write
+threads. Writes take the write lock as they begin (see `dialects/sqlite.py`), which keeps read-then-write
 sequences such as "find the document for this sha, else insert it" safe between processes.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, delete, func, or_, select, update
 
 from ocrwatch.errors import ClaimLost
-from ocrwatch.index import database, document_rows, outbox, sqlite
+from ocrwatch.index import database, dialects, document_rows, outbox
 from ocrwatch.index.daemons import Daemons
 from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
@@ -262,7 +262,7 @@ class Index:
         """Pages matching `query`, best first. Raises `QueryError` for a query that cannot be searched."""
         parsed = parse(query)
         with self._engine.connect() as connection:
-            matches = sqlite.search(connection, parsed, limit, offset)
+            matches = dialects.of(connection).search(connection, parsed, limit, offset)
             page_words = document_rows.words_by_page(connection, [match.page_id for match in matches])
         hits = []
         for match in matches:

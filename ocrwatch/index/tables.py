@@ -2,7 +2,7 @@
 
 Core tables rather than ORM classes, because every access is a plain statement (bulk inserts of
 words, updates by path) and nothing needs an identity map. The migrations create these tables;
-`tests/test_index.py` checks that both still agree. The full-text table lives in `sqlite.py`.
+`tests/test_index.py` checks that both still agree. The full-text table lives in `dialects/sqlite.py`.
 """
 
 from __future__ import annotations

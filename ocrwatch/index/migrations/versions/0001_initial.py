@@ -8,7 +8,7 @@ Create Date: 2025-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from ocrwatch.index import sqlite
+from ocrwatch.index import dialects
 
 revision = "0001"
 down_revision = None
@@ -92,10 +92,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("page_id", "number", name="uq_words_page_id_number"),
         sa.ForeignKeyConstraint(["page_id"], ["pages.id"], name="fk_words_page_id_pages", ondelete="CASCADE"),
     )
-    sqlite.create_fulltext(op.get_bind())
+    dialects.of(op.get_bind()).create_fulltext(op.get_bind())
 
 
 def downgrade() -> None:
-    sqlite.drop_fulltext(op.get_bind())
+    dialects.of(op.get_bind()).drop_fulltext(op.get_bind())
     for table in ("words", "lines", "pages", "files", "documents"):
         op.drop_table(table)

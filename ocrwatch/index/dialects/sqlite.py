@@ -1,7 +1,6 @@
 """Everything in the index that only SQLite understands: connection setup, FTS5 and its queries.
 
-The rest of `ocrwatch.index` is portable SQLAlchemy. Another database gets its own module like this
-one; until then `create_engine` refuses other URLs with a message that says so.
+The rest of `ocrwatch.index` is portable SQLAlchemy; this module implements `dialects.Dialect`.
 
 Several processes share one database file, so connections use WAL (readers never block the writer)
 and a busy timeout, and transactions that will write start with BEGIN IMMEDIATE: a transaction that
@@ -13,17 +12,21 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
 from ocrwatch.index.query import Query, Term
+from ocrwatch.index.records import PageMatch
+from ocrwatch.index.tables import utc_now
 
 WRITES = "ocrwatch_writes"
 """Execution option (set by `database.writer`) marking transactions that will write."""
@@ -100,29 +103,9 @@ SEARCH = text(
 )
 
 
-class PageMatch(NamedTuple):
-    page_id: int
-    document_id: int
-    number: int
-    width: int
-    height: int
-    path: str
-    snippet: list[tuple[str, bool]]
-    rank: float
-
-
 def create_engine(url: str) -> Engine:
     """An engine for the SQLite database at `url`, its folder created if need be."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as error:
-        raise ConfigError(f"the database URL {url!r} is not valid: {error}") from None
-    backend = parsed.get_backend_name()
-    if backend != "sqlite":
-        raise ConfigError(
-            f"the index supports only SQLite so far; {backend} is not supported yet "
-            f"(database: {parsed.render_as_string(hide_password=True)})"
-        )
+    parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
         folder = Path(parsed.database).parent
         try:
@@ -214,3 +197,13 @@ def _segments(snippet: str) -> list[tuple[str, bool]]:
     """Split a marked snippet into (text, matched) pairs; re.split puts the matches at odd indices."""
     pieces = _MARKED.split(snippet)
     return [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
+
+
+def insert(table: Table) -> Insert:
+    """An INSERT that can say what to do ON CONFLICT (SQLite 3.24+ spells it as PostgreSQL does)."""
+    return sqlite_insert(table)
+
+
+def now(connection: Connection) -> datetime:
+    """The index's clock. An SQLite file is on one host, whose clock every process on it shares."""
+    return utc_now()

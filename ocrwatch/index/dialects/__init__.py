@@ -1,0 +1,59 @@
+"""What differs between the databases the index runs on: one module per database, one interface.
+
+Everything else in `ocrwatch.index` is portable SQLAlchemy and asks `of(connection)` for the few
+things only a database of its own kind can do: open an engine the way that database wants, create and
+query its full-text index, insert with `ON CONFLICT`, and tell the time by its own clock (so that
+several hosts sharing one index agree about it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ocrwatch.errors import ConfigError
+from ocrwatch.index.dialects import sqlite
+from ocrwatch.index.query import Query
+from ocrwatch.index.records import PageMatch
+
+
+class Dialect(Protocol):
+    """The interface each module in this package implements (module-level functions)."""
+
+    def create_engine(self, url: str) -> Engine: ...
+    def create_fulltext(self, connection: Connection) -> None: ...
+    def drop_fulltext(self, connection: Connection) -> None: ...
+    def search(self, connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]: ...
+    def insert(self, table: Table) -> Insert:
+        """The dialect's own INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
+        ...
+
+    def now(self, connection: Connection) -> datetime: ...
+
+
+_DIALECTS: dict[str, Dialect] = {"sqlite": sqlite}  # type: ignore[dict-item]
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for `url`, by the dialect its scheme names."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"the database URL {url!r} is not valid: {error}") from None
+    backend = parsed.get_backend_name()
+    if backend not in _DIALECTS:
+        raise ConfigError(
+            f"the index runs on {' or '.join(sorted(_DIALECTS))}; {backend} is not supported "
+            f"(database: {parsed.render_as_string(hide_password=True)})"
+        )
+    return _DIALECTS[backend].create_engine(url)
+
+
+def of(connection: Connection) -> Dialect:
+    """The module for the database `connection` is connected to."""
+    return _DIALECTS[connection.dialect.name]
