@@ -120,7 +120,7 @@ async function search(offset = 0) {
     }
     hits.push(...result.hits);
     result.hits.forEach((hit) => list.append(hitItem(hit)));
-    markCurrent();
+    updateViewer(); // the open document's matches are this search's
     const more = result.hits.length === PAGE_SIZE;
     $("more").hidden = !more;
     count.classList.remove("error");
@@ -223,6 +223,17 @@ function wireSearch() {
 // ---------------------------------------------------------------- the open document (?doc=ID&page=N)
 
 let openSeq = 0;
+let opening = null;
+/** The search hit whose words the viewer marks, or null. */
+let markedHit = null;
+
+function hitFor(id, page) {
+  return hits.find((item) => item.document_id === id && item.page === page) ?? null;
+}
+
+function matchesOf(hit) {
+  return hit ? { page: hit.page, words: new Set(hit.words.map((word) => word.index)) } : null;
+}
 
 function updateViewer() {
   const id = Number(state.doc) || null;
@@ -231,20 +242,26 @@ function updateViewer() {
   if (id === null) {
     if (open) closeViewer(); // an upload that was not kept stays until it is closed
   } else if (open && open.doc === id) {
-    if (open.page !== page) showPage(page);
-  } else {
-    openDocument(id, page);
+    const hit = hitFor(id, page);
+    if (open.page !== page || hit !== markedHit) {
+      markedHit = hit;
+      showPage(page, matchesOf(hit));
+    }
+  } else if (opening !== id) {
+    openDocument(id);
   }
   markCurrent();
 }
 
-async function openDocument(id, page) {
+async function openDocument(id) {
   const mine = ++openSeq;
+  opening = id;
   try {
     const doc = await api(`/api/documents/${id}`);
     await searching; // the hit, with the words to mark, comes from the search
     if (mine !== openSeq) return;
-    const hit = hits.find((item) => item.document_id === id && item.page === page);
+    const page = Number(state.page) || 1;
+    markedHit = hitFor(id, page);
     showView(
       {
         doc: id,
@@ -252,13 +269,15 @@ async function openDocument(id, page) {
         meta: `document ${doc.id} · ${plural(doc.pages.length, "page")} · read ${new Date(doc.created_at).toLocaleString()}`,
         text: doc.text,
         pages: doc.pages.map((p) => ({ ...p, image: withToken(p.image_url), annotated: withToken(p.annotated_url) })),
-        matches: hit ? { page, words: new Set(hit.words.map((word) => word.index)) } : null,
+        matches: matchesOf(markedHit),
       },
       page,
     );
     markCurrent();
   } catch (error) {
     if (mine === openSeq) toast(`Cannot open document ${id}: ${error.message}`);
+  } finally {
+    if (mine === openSeq) opening = null;
   }
 }
 
@@ -285,6 +304,7 @@ async function readFile(file) {
     // A kept upload is a document: its address opens it again. One not kept has no address.
     state = pick({ ...state, doc: id, page: id && 1 });
     save(state, true);
+    markedHit = null;
     showView({
       doc: id,
       title: file.name || "Pasted image",

@@ -37,7 +37,9 @@ export function closeViewer() {
   $("dashboard").hidden = false;
 }
 
-export function showPage(number) {
+/** Show page `number`, marking the words of `matches` (see `view`) when they are given. */
+export function showPage(number, matches = view.matches) {
+  view.matches = matches;
   number = Math.min(Math.max(number, 1), view.pages.length);
   pageNumber = number;
   const page = view.pages[number - 1];
