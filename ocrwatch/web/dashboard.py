@@ -1,9 +1,9 @@
 """The page's dashboard: per watched folder its files by state and the daemons that watch it, the latest
 failures and documents; and Retry, which requeues a failure as `ocrwatch retry` does.
 
-The page polls `GET /api/dashboard` every 2 s with If-None-Match. The ETag is made from a marker that
-one aggregate query over the files and a read of the (few) daemon rows give, so an unchanged index
-costs that and a 304; the bundle is built only when something changed.
+The page polls `GET /api/dashboard` every 2 s with If-None-Match. The ETag is made from a marker read
+off the files table's indexes and the (few) daemon rows, so an unchanged index costs that and a 304.
+The bundle is built only when the marker changed, once for every page open on it.
 """
 
 from __future__ import annotations
@@ -28,13 +28,27 @@ FAILURES = 20
 RECENT = 12
 
 
-def etag(index: Index) -> str:
-    """Changes whenever the bundle may have: any arrival written, any daemon's row (heartbeats too)."""
-    marker = repr((index.overview.marker(), index.daemons.all()))
-    return f'"{hashlib.sha256(marker.encode()).hexdigest()[:32]}"'
+class Dashboard:
+    """The bundle of the latest marker, kept so that every page polling it shares one build."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+        self._built: tuple[str, DashboardOut] | None = None
+
+    def etag(self) -> str:
+        """Changes whenever the bundle may have: any arrival written, any daemon's row (heartbeats too)."""
+        marker = repr((self._index.overview.marker(), self._index.daemons.all()))
+        return f'"{hashlib.sha256(marker.encode()).hexdigest()[:32]}"'
+
+    def bundle(self, etag: str) -> DashboardOut:
+        """The bundle as of `etag` (taken before it is built, so a change meanwhile shows next time)."""
+        built = self._built
+        if built is None or built[0] != etag:
+            built = self._built = (etag, _build(self._index))
+        return built[1].model_copy(update={"now": utc_now()})
 
 
-def bundle(index: Index) -> DashboardOut:
+def _build(index: Index) -> DashboardOut:
     daemons = index.daemons.all()
     counts = index.overview.counts_by_folder()
     watched = {folder for daemon in daemons for folder in daemon.folders}
