@@ -30,12 +30,14 @@ function render({ typed = false } = {}) {
   updateViewer();
 }
 
-/** The search form's controls show the state; each is named after its parameter. */
+/** The search form's controls show the state; each is named after its parameter (a parameter
+ * without a control is kept in the address bar and sent all the same). */
 function syncForm() {
   const form = $("search-form");
   for (const name of SEARCH_PARAMS) {
     const control = form.elements[name];
     const value = state[name] || "";
+    if (!control) continue;
     if (control.type === "checkbox") control.checked = Boolean(value);
     else if (control.value !== value) {
       if (control.tagName === "SELECT" && value && !control.querySelector(`option[value="${CSS.escape(value)}"]`)) {
@@ -53,7 +55,7 @@ function readForm() {
   const values = {};
   for (const name of SEARCH_PARAMS) {
     const control = form.elements[name];
-    values[name] = control.type === "checkbox" ? (control.checked ? "true" : "") : control.value;
+    if (control) values[name] = control.type === "checkbox" ? (control.checked ? "true" : "") : control.value;
   }
   return values;
 }

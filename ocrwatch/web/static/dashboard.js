@@ -9,8 +9,13 @@ const POLL_MS = 2000;
 /** A running daemon writes a heartbeat every 10 s: a minute without one means it is probably gone. */
 const SILENT_SECONDS = 60;
 
+/** The ages shown ("paused for 3 min", "no heartbeat for 2 min") are redrawn this often. */
+const AGES_MS = 10_000;
+
 let etag = null;
+let latest = null;
 let timer = 0;
+let pollSeq = 0;
 let clockOffset = 0; // the server's clock minus this one, in ms
 const listeners = [];
 const rendered = {}; // each part's last data, as JSON: a part is redrawn only when it changed
@@ -28,22 +33,24 @@ export function startDashboard(listener) {
 
 /** Ask now rather than at the next tick (after a change made from this page). */
 export async function refresh() {
-  clearTimeout(timer);
+  const mine = ++pollSeq;
   const live = $("live");
   try {
     const headers = authHeaders(etag ? { "If-None-Match": etag } : {});
     const response = await fetch("/api/dashboard", { headers, cache: "no-store" });
+    if (mine !== pollSeq) return; // a later ask is under way, and carries on the polling
     if (response.status !== 304) {
       if (!response.ok) throw await refusal(response);
-      const data = await response.json();
+      latest = await response.json();
       etag = response.headers.get("ETag");
-      clockOffset = Date.parse(data.now) - Date.now();
-      show(data);
-      for (const listener of listeners) listener(data);
+      clockOffset = Date.parse(latest.now) - Date.now();
+      for (const listener of listeners) listener(latest);
     }
+    show(latest); // a daemon that went silent changes nothing in the index, only its age
     live.textContent = "Live";
     live.classList.remove("off");
   } catch (error) {
+    if (mine !== pollSeq) return;
     live.classList.add("off");
     if (error.status === 401 || error.status === 403) {
       live.textContent = "Not allowed: open the page with ?token=…";
@@ -51,11 +58,13 @@ export async function refresh() {
     }
     live.textContent = error.status ? error.message : "Cannot reach the server: trying again";
   }
+  clearTimeout(timer);
   if (!document.hidden) timer = setTimeout(refresh, POLL_MS);
 }
 
 function show(data) {
-  part("folders", { folders: data.folders, daemons: data.daemons }, () => showFolders(data));
+  const ages = Math.floor(Date.now() / AGES_MS);
+  part("folders", { folders: data.folders, daemons: data.daemons, ages }, () => showFolders(data));
   part("failures", data.failures, () => showFailures(data.failures));
 }
 
