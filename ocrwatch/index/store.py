@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, or_, select, update
 from ocrwatch.errors import ClaimLost
 from ocrwatch.index import database, dialects, document_rows, outbox
 from ocrwatch.index.daemons import Daemons
+from ocrwatch.index.overview import Overview
 from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
@@ -34,6 +35,7 @@ class Index:
         self.queue = Queue(self._engine, self._writer)
         self.outbox = outbox.Outbox(self._engine, self._writer)
         self.daemons = Daemons(self._engine, self._writer)
+        self.overview = Overview(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
