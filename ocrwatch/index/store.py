@@ -21,6 +21,7 @@ from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
 from ocrwatch.index.tables import documents, files, utc_now
+from ocrwatch.index.tallies import Tallies
 from ocrwatch.result import DocumentText
 
 
@@ -34,6 +35,7 @@ class Index:
         self.queue = Queue(self._engine, self._writer)
         self.outbox = outbox.Outbox(self._engine, self._writer)
         self.daemons = Daemons(self._engine, self._writer)
+        self.tallies = Tallies(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
