@@ -261,7 +261,7 @@ class Daemon:
             if job.status is Status.DUPLICATE:
                 self._after(profile, job)
             else:
-                self._log(job)  # skipped: the file its path's previous arrival recorded, only touched
+                self._log(profile, job)  # skipped: the file its path's previous arrival recorded, touched
         elif any(held.sha256 == job.sha256 for held in self._workers.in_hand()):
             self.index.queue.defer(record, job.size, job.mtime, SAME_CONTENT_WAIT)
         else:
@@ -330,6 +330,7 @@ class Daemon:
                 record.attempts + 1,
                 self.settings.retries + 1,
                 error,
+                extra={"path": record.path, "folder": record.root, "attempt": record.attempts + 1},
             )
             return
         outcome = fail(self.index, record, error, perf_counter() - started, self._notice(profile), sha256)
@@ -343,7 +344,7 @@ class Daemon:
         moved = None
         if has_after_action(profile, failed):
             moved = self._apply_after_action(profile, outcome.record, failed, outcome.error)
-        self._log(outcome, moved)
+        self._log(profile, outcome, moved)
         self._hooks.wake()
 
     def _after_actions_due(self) -> None:
@@ -379,14 +380,25 @@ class Daemon:
         self._safely(lambda: self.index.record_after_action(record, None if moved is None else str(moved)))
         return moved
 
-    def _log(self, outcome: Outcome, moved: Path | None = None) -> None:
-        """One line per file for journald: outcome, path, seconds, and why or where it went."""
+    def _log(self, profile: Profile, outcome: Outcome, moved: Path | None = None) -> None:
+        """One line per file for journald: outcome, path, seconds, and why or where it went; the same
+        as fields of their own for `--log-format json`."""
         line = f"{outcome.status.value} {printable(outcome.path)} {outcome.seconds:.2f} s"
+        fields: dict[str, object] = {
+            "status": outcome.status.value,
+            "path": str(outcome.path),
+            "folder": str(profile.folder),
+            "seconds": round(outcome.seconds, 3),
+        }
+        if outcome.status is Status.DONE:
+            fields |= {"engine": profile.settings.engine, "pages": outcome.pages}
         if outcome.error:
             line += f": {outcome.error}"
+            fields["error"] = outcome.error
         if moved:
             line += f" → {printable(moved)}"
-        (log.warning if outcome.error else log.info)(line)
+            fields["moved_to"] = str(moved)
+        (log.warning if outcome.error else log.info)(line, extra=fields)
 
     def _finish_in_hand(self, deadline: float) -> None:
         """Give the files being read until `deadline` to finish; queue the rest again."""

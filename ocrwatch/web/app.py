@@ -129,6 +129,7 @@ def make_server(
         host=settings.web.host,
         port=settings.web.port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go to the process's own log lines (`--log-format`)
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
