@@ -11,6 +11,11 @@ A fault outside the files (a full disk, a locked or unreachable index) pauses th
 (`pause.py`): nothing is claimed, nothing fails, and what could not be recorded waits in memory
 until the fault clears. SIGTERM or SIGINT stops claiming, lets the files in hand finish within
 `stop_timeout_seconds` and puts the rest back in the queue.
+
+Under systemd's watchdog every turn of the loop pings it (`monitoring/watchdog.py`), and so do the
+steps within a turn that can take a while (a rescan, hashing files, recording results while the
+index is locked: each wait is bounded by its busy timeout). A pause is no exception: the loop turns
+on, probing. Only a loop that hangs stops pinging, and systemd restarts it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ocrwatch.engines import ENGINES
 from ocrwatch.errors import ClaimLost, ConfigError, Fault, IndexUnavailable, NoSpace, OcrwatchError
 from ocrwatch.hooks import Hooks
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.monitoring.watchdog import Watchdog
 from ocrwatch.outputs.atomic import remove_leftovers
 from ocrwatch.pipeline import NoticeFor, OcrJob, Outcome, Status, fail, finish, prepare, unexpected
 from ocrwatch.watch import observer, printable, scanner, settle
@@ -69,6 +75,7 @@ class Daemon:
         self.node = f"{socket.gethostname()}:{os.getpid()}"
         self._stop_signal = "an error"
         self._pause = Pause(index, self.node)
+        self._watchdog = Watchdog.from_environment()
 
     def run(self) -> None:
         """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched and
@@ -112,6 +119,7 @@ class Daemon:
     def _loop(self) -> None:
         next_rescan = next_heartbeat = next_after = monotonic()
         while not self._stopping.is_set():
+            self._watchdog.ping()
             try:
                 if self._pause.probe_due() and self._pause.probe():
                     next_rescan = monotonic()  # events taken while paused may not have been queued
@@ -132,6 +140,7 @@ class Daemon:
             except Fault as fault:
                 self._paused(fault)
             for finished in self._workers.wait(TICK):
+                self._watchdog.ping()  # each record may wait out the index's busy timeout
                 self._collect(finished)
 
     def _check(self) -> None:
@@ -212,6 +221,7 @@ class Daemon:
 
     def _rescan(self) -> None:
         for root, profile in self.profiles.items():
+            self._watchdog.ping()  # a walk of a large folder (over NFS) takes a while
             if queued := self._enqueue(profile, list(scanner.walk(self._patterns[root]))):
                 log.info("rescan of %s: %d new or changed files queued", profile.folder, queued)
 
@@ -232,6 +242,7 @@ class Daemon:
 
     def _fill(self) -> None:
         while self._workers.free() > 0 and not self._stopping.is_set() and not self._pause.active:
+            self._watchdog.ping()  # each file is hashed here, a large one for seconds
             record = self.index.queue.claim(list(self.profiles))
             if record is None:
                 return
