@@ -117,11 +117,7 @@ def test_metrics_after_a_real_batch_equal_what_status_says(
     receipts = [data_dir / "sroie" / "img" / f"00{n}.jpg" for n in range(3)]
     daemon = RunningDaemon(
         tmp_path,
-        {
-            "watch": [{"folder": "inbox", "on_done": {"command": ["true"]}}],
-            "engine": "tesseract",
-            "workers": 1,
-        },
+        {"watch": [{"folder": "inbox", "on_done": {"command": ["true"]}}], "workers": 1},  # engine: auto
         env={"OCRWATCH_LOG_FORMAT": "json"},  # as `--log-format json`; the workers log as the daemon does
     )
     daemons.append(daemon.start())
@@ -164,19 +160,23 @@ def test_metrics_after_a_real_batch_equal_what_status_says(
     entries = json_lines(daemon.log())
     done = [entry for entry in entries if entry.get("status") == "done"]
     assert {Path(entry["path"]).name for entry in done} == {"a.jpg", "b.jpg"}
-    assert all(e["folder"] == str(inbox) and e["engine"] == "tesseract" and e["seconds"] > 0 for e in done)
+    assert all(e["folder"] == str(inbox) and e["engine"] == "auto" and e["seconds"] > 0 for e in done)
     failed = next(entry for entry in entries if entry.get("status") == "failed")
     assert failed["level"] == "WARNING" and "not an image or PDF" in failed["error"]
     assert failed["message"].startswith(f"failed {inbox / 'notes.jpg'} ")
     assert json_lines((tmp_path / "serve.log").read_text())[0]["message"].startswith("serving http://")
 
+    # Pages by the engine `auto` chose for each (receipts: rapidocr), from both processes.
     histogram = metrics["ocrwatch_ocr_page_seconds"]
     pages_read = sum(entry["pages"] for entry in done) + scanned_pages
-    assert value(histogram, "ocrwatch_ocr_page_seconds_count", engine="tesseract") == pages_read == 3
-    buckets = [s for s in histogram if s.name == "ocrwatch_ocr_page_seconds_bucket"]
-    assert [s.value for s in buckets] == sorted(s.value for s in buckets)  # cumulative
-    assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == pages_read
-    assert value(histogram, "ocrwatch_ocr_page_seconds_sum", engine="tesseract") > 0
+    assert sum(matching(histogram, "ocrwatch_ocr_page_seconds_count")) == pages_read == 3
+    for engine in {s.labels["engine"] for s in histogram}:
+        assert engine in ("rapidocr", "tesseract"), engine
+        buckets = [s for s in histogram if s.name.endswith("_bucket") and s.labels["engine"] == engine]
+        assert [s.value for s in buckets] == sorted(s.value for s in buckets)  # cumulative
+        count = value(histogram, "ocrwatch_ocr_page_seconds_count", engine=engine)
+        assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value == count
+        assert value(histogram, "ocrwatch_ocr_page_seconds_sum", engine=engine) > 0
 
     assert value(metrics["ocrwatch_daemon_paused"], "ocrwatch_daemon_paused") == 0
     assert (
@@ -222,6 +222,19 @@ def test_a_config_error_under_log_format_json_is_a_json_line(tmp_path: Path) -> 
     assert result.returncode == 2
     (entry,) = json_lines(result.stderr)
     assert entry["level"] == "ERROR" and "settle_second: unknown key" in entry["message"], entry
+
+
+def test_rapidocr_whose_logger_prints_through_its_own_handler_logs_json_lines_too(tmp_path: Path) -> None:
+    program = (
+        "from ocrwatch.monitoring.logs import LogFormat, log_to_stderr\n"
+        "log_to_stderr(LogFormat.JSON)\n"
+        "from rapidocr.utils.log import logger\n"  # its handler is added at import, to a bare logger
+        "logger.error('the model file is missing')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (entry,) = json_lines(result.stderr)
+    assert entry["logger"] == "RapidOCR" and entry["message"] == "the model file is missing", entry
 
 
 def test_the_watchdog_is_pinged_from_the_main_loop_also_while_the_index_is_locked(

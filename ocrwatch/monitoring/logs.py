@@ -20,6 +20,11 @@ ENVIRONMENT = "OCRWATCH_LOG_FORMAT"
 """Where the format is passed on: the daemon's worker processes are spawned, not forked, and log as
 their parent does (`like_parent`); it may also be set instead of `--log-format`."""
 
+OWN_HANDLERS = ("RapidOCR",)
+"""Libraries' loggers that print through a handler of their own and do not propagate (RapidOCR's, at
+import): they are given ocrwatch's handler instead, before or after the import, so that their lines
+come in the same format (the library adds its own handler only to a logger that has none)."""
+
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 """What every `LogRecord` has (and what formatters add); anything else came from the call's `extra`."""
 
@@ -66,6 +71,8 @@ def log_to_stderr(log_format: LogFormat) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    for name in OWN_HANDLERS:
+        logging.getLogger(name).handlers = [handler]
     logging.getLogger("ocrwatch").setLevel(logging.INFO)
     os.environ[ENVIRONMENT] = log_format.value
 
