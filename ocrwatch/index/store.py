@@ -22,6 +22,7 @@ from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
 from ocrwatch.index.tables import documents, files, utc_now
+from ocrwatch.index.tallies import Tallies
 from ocrwatch.result import DocumentText
 
 
@@ -36,6 +37,7 @@ class Index:
         self.outbox = outbox.Outbox(self._engine, self._writer)
         self.daemons = Daemons(self._engine, self._writer)
         self.overview = Overview(self._engine)
+        self.tallies = Tallies(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
