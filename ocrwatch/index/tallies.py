@@ -47,17 +47,6 @@ class Tallies:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def files(self) -> dict[tuple[str, FileStatus], int]:
-        """Arrivals by watched folder and status: every status of every folder that has arrivals."""
-        query = select(_FOLDER, files.c.status, func.count()).group_by(_FOLDER, files.c.status)
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        found = {(folder, FileStatus(status)): count for folder, status, count in rows}
-        folders = {folder for folder, _ in found}
-        return {
-            (folder, status): found.get((folder, status), 0) for folder in folders for status in FileStatus
-        }
-
     def queues(self) -> list[FolderQueue]:
         """The queue of each folder that has queued arrivals."""
         query = (

@@ -39,7 +39,11 @@ class IndexCollector(Collector):
         yield self._notifications()
 
     def _files_and_queues(self, now: datetime) -> Iterator[Metric]:
-        counts = self._index.tallies.files()
+        counts = {
+            (folder or "", status): count
+            for folder, statuses in self._index.overview.counts_by_folder().items()
+            for status, count in statuses.items()
+        }
         queues = {queue.folder: queue for queue in self._index.tallies.queues()}
         files = GaugeMetricFamily(
             "ocrwatch_files",
