@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
+from ocrwatch.index import terms
+from ocrwatch.index.query import Query
 from ocrwatch.index.records import FileStatus, StoredDocument
 from ocrwatch.index.tables import documents, files, lines, pages, words
 from ocrwatch.result import DocumentText
@@ -38,6 +40,7 @@ def store(connection: Connection, content: DocumentText, now: datetime) -> int:
         connection.execute(update(documents).where(documents.c.id == document_id).values(**details))
         connection.execute(delete(pages).where(pages.c.document_id == document_id))
     _insert_pages(connection, document_id, content.pages)
+    terms.record(connection, (page.text for page in content.pages))
     return document_id
 
 
@@ -153,16 +156,19 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
     )
 
 
-def words_by_page(connection: Connection, page_ids: list[int]) -> dict[int, list[Word]]:
-    """Each page's words, in order, for highlighting search hits."""
+def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict[int, list[tuple[int, Word]]]:
+    """For each page id, the words that match its query, with their indices, for highlighting a hit.
+    Every word's text is read, but only the matching words' boxes are decoded."""
     query = (
-        select(words.c.page_id, words.c.text, words.c.score, words.c.box)
-        .where(words.c.page_id.in_(page_ids))
+        select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
+        .where(words.c.page_id.in_(list(queries)))
         .order_by(words.c.page_id, words.c.number)
     )
-    found: dict[int, list[Word]] = defaultdict(list)
-    for row in connection.execute(query):
-        found[row.page_id].append(Word(row.text, row.score, _load(row.box)))
+    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
+    for page_id, rows in _group(connection.execute(query)).items():
+        for index in queries[page_id].matching_words([row.text for row in rows]):
+            row = rows[index]
+            found[page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found
 
 

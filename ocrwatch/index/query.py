@@ -34,6 +34,8 @@ class Term:
     prefix: bool = False
     negated: bool = False
     """It follows NOT: pages with it are excluded, and its words are never highlighted."""
+    variants: tuple[str, ...] = ()
+    """Other terms of the index that match in its place: its misreadings (`fuzzy.widen`), folded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +56,14 @@ class Query:
                     prefixes.add(tokens[-1])
                 else:
                     exact.update(tokens)
+                exact.update(part.variants)
         starts = tuple(prefixes)
+        wanted = (*exact, *starts)
         return [
             index
             for index, word in enumerate(words)
-            if any(token in exact or token.startswith(starts) for token in fold(word))
+            if _may_hold(word, wanted)
+            and any(token in exact or token.startswith(starts) for token in fold(word))
         ]
 
 
@@ -92,6 +97,15 @@ def fold(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _TOKEN.findall(stripped.lower())
+
+
+def _may_hold(word: str, tokens: tuple[str, ...]) -> bool:
+    """False when `word` surely folds to none of `tokens`: an ASCII word folds to pieces of its
+    lowercase. Skipping `fold` for the rest makes highlighting a page's words cheap."""
+    if not word.isascii():
+        return True
+    lower = word.lower()
+    return any(token in lower for token in tokens)
 
 
 def _after_not(parts: list[Term | Operator]) -> bool:

@@ -108,6 +108,8 @@ class Hit:
     width: int
     height: int
     """The page's size in pixels, which the boxes are measured in."""
+    fuzzy: bool = False
+    """It matched only through misreadings of the query's words, and comes after every exact hit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,29 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    Float,
+    Integer,
+    Result,
+    Select,
+    Table,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -24,9 +42,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
+from ocrwatch.index.filters import Filters, Sort
+from ocrwatch.index.filters import conditions as conditions_of
 from ocrwatch.index.query import Query, Term
 from ocrwatch.index.records import PageMatch
-from ocrwatch.index.tables import utc_now
+from ocrwatch.index.tables import documents, pages, utc_now
+from ocrwatch.index.vocabulary import Vocabulary
 
 WRITES = "ocrwatch_writes"
 """Execution option (set by `database.writer`) marking transactions that will write."""
@@ -78,8 +99,14 @@ FULLTEXT_DROP = (
 _START, _END = "\x02", "\x03"
 _MARKED = re.compile(f"{_START}(.*?){_END}", re.DOTALL)
 
-# `path` is the document's first-recorded file, the same one `Index.document` calls its source.
-SEARCH = text(
+# The full-text table as SQLAlchemy sees it: its rowid is the page's id; `rank` is bm25 (lower is better).
+_FTS = sqlalchemy.table("pages_fts", sqlalchemy.column("rowid", Integer), sqlalchemy.column("rank", Float))
+_MATCHES = literal_column("pages_fts").match(bindparam("expression"))
+
+# What a hit shows, made for the returned pages only: computed in the ranked query, snippet() and the
+# path would be made for every match before the sort. `path` is the document's first-recorded file,
+# the same one `Index.document` calls its source.
+DETAILS = text(
     """
     SELECT
         pages.id AS page_id,
@@ -92,15 +119,12 @@ SEARCH = text(
             WHERE files.document_id = pages.document_id
             ORDER BY files.id LIMIT 1
         ) AS path,
-        snippet(pages_fts, 0, char(2), char(3), '…', 16) AS snippet,
-        bm25(pages_fts) AS rank
+        snippet(pages_fts, 0, char(2), char(3), '…', 16) AS snippet
     FROM pages_fts
     JOIN pages ON pages.id = pages_fts.rowid
-    WHERE pages_fts MATCH :expression
-    ORDER BY rank, pages.id
-    LIMIT :limit OFFSET :offset
+    WHERE pages_fts MATCH :expression AND pages_fts.rowid IN :ids
     """
-)
+).bindparams(bindparam("ids", expanding=True))
 
 
 def create_engine(url: str) -> Engine:
@@ -165,32 +189,97 @@ def match_expression(query: Query) -> str:
 
 
 def _fts5_string(term: Term) -> str:
-    quoted = '"' + term.text.replace('"', '""') + '"'
-    return quoted + "*" if term.prefix else quoted
+    """The term as an FTS5 string; with variants, the group of it OR them."""
+    quoted = _quoted(term.text) + ("*" if term.prefix else "")
+    if not term.variants:
+        return quoted
+    return "(" + " OR ".join([quoted, *map(_quoted, term.variants)]) + ")"
 
 
-def search(connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]:
-    """Pages matching `query`, best first."""
-    parameters = {"expression": match_expression(query), "limit": limit, "offset": offset}
-    try:
-        rows = connection.execute(SEARCH, parameters).all()
-    except OperationalError as error:
-        if "fts5" not in str(error.orig):
-            raise
-        raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def search(
+    connection: Connection,
+    query: Query,
+    limit: int,
+    offset: int,
+    filters: Filters,
+    sort: Sort,
+    without: Query | None = None,
+) -> list[PageMatch]:
+    """Pages matching `query` and `filters` and not `without`, in `sort` order."""
+    expression = match_expression(query)
+    if without is not None:
+        expression = f"({expression}) NOT ({match_expression(without)})"
+    ranked = _ranked(filters, sort).limit(limit).offset(offset)
+    top = _fulltext(connection, query, ranked, {"expression": expression}).all()
+    if not top:
+        return []
+    rows = {
+        row.page_id: row
+        for row in _fulltext(
+            connection, query, DETAILS, {"expression": expression, "ids": [t.page_id for t in top]}
+        )
+    }
     return [
         PageMatch(
-            row.page_id,
-            row.document_id,
+            page_id,
+            (row := rows[page_id]).document_id,
             row.number,
             row.width,
             row.height,
             row.path,
             _segments(row.snippet),
-            row.rank,
+            rank,
         )
-        for row in rows
+        for page_id, rank in top
     ]
+
+
+def count(connection: Connection, query: Query, filters: Filters) -> int:
+    """How many pages match `query` and `filters`."""
+    counted = select(func.count()).select_from(_ranked(filters, Sort.RELEVANCE).order_by(None).subquery())
+    return _fulltext(connection, query, counted, {"expression": match_expression(query)}).scalar_one()
+
+
+def _ranked(filters: Filters, sort: Sort) -> Select[tuple[int, float]]:
+    """The matching pages' ids and ranks in `sort` order; pages and documents are joined only when a
+    filter or the order needs them, so a plain search is the bare full-text query."""
+    ranked = select(_FTS.c.rowid.label("page_id"), _FTS.c.rank).where(_MATCHES)
+    conditions = conditions_of(filters)
+    if conditions or sort is Sort.DATE:
+        joined = _FTS.join(pages, pages.c.id == _FTS.c.rowid).join(
+            documents, documents.c.id == pages.c.document_id
+        )
+        ranked = ranked.select_from(joined).where(*conditions)
+    if sort is Sort.DATE:
+        return ranked.order_by(documents.c.created_at.desc(), documents.c.id.desc(), pages.c.number)
+    return ranked.order_by(_FTS.c.rank, _FTS.c.rowid)
+
+
+def _fulltext(
+    connection: Connection, query: Query, statement: Executable, parameters: dict[str, Any]
+) -> Result[Any]:
+    """Run a full-text statement; FTS5's refusal of an expression becomes a `QueryError`."""
+    try:
+        return connection.execute(statement, parameters)
+    except OperationalError as error:
+        if "fts5" not in str(error.orig):
+            raise
+        raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
+
+
+def similar_terms(connection: Connection, wanted: Mapping[str, int], limit: int) -> dict[str, list[str]]:
+    """The index's terms near each word, from the vocabulary this process holds of the database."""
+    vocabulary = _VOCABULARIES.setdefault(connection.engine, Vocabulary())
+    vocabulary.refresh(connection)
+    return vocabulary.similar(wanted, limit)
+
+
+_VOCABULARIES: WeakKeyDictionary[Engine, Vocabulary] = WeakKeyDictionary()
+"""One in-memory vocabulary per engine (per database a process has open), dropped with the engine."""
 
 
 def _segments(snippet: str) -> list[tuple[str, bool]]:
