@@ -158,17 +158,28 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
 
 def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict[int, list[tuple[int, Word]]]:
     """For each page id, the words that match its query, with their indices, for highlighting a hit.
-    Every word's text is read, but only the matching words' boxes are decoded."""
-    query = (
-        select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
+    Every word's text is read, but only the matching words' scores and boxes."""
+    texts = connection.execute(
+        select(words.c.page_id, words.c.id, words.c.text)
         .where(words.c.page_id.in_(list(queries)))
         .order_by(words.c.page_id, words.c.number)
-    )
+    ).all()
+    by_page: dict[int, list[tuple[int, str]]] = {page_id: [] for page_id in queries}
+    for page_id, word_id, text in texts:
+        by_page[page_id].append((word_id, text))
+    wanted = [
+        by_page[page_id][index][0]
+        for page_id, query in queries.items()
+        for index in query.matching_words([text for _, text in by_page[page_id]])
+    ]
     found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
-    for page_id, rows in _group(connection.execute(query)).items():
-        for index in queries[page_id].matching_words([row.text for row in rows]):
-            row = rows[index]
-            found[page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
+    rows = connection.execute(
+        select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
+        .where(words.c.id.in_(wanted))
+        .order_by(words.c.page_id, words.c.number)
+    )
+    for row in rows:
+        found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from ocrwatch.index import dialects
 from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.query import Query, Term, fold
-from ocrwatch.index.records import PageMatch
+from ocrwatch.index.records import Ranked
 
 MAX_VARIANTS = 16
 """Variants per word, nearest first: enough for a word's usual misreadings, few enough to keep the
@@ -43,7 +43,7 @@ def search(
     filters: Filters,
     sort: Sort,
     exact: bool = False,
-) -> list[tuple[PageMatch, Query]]:
+) -> list[tuple[Ranked, Query]]:
     """Pages matching `query`, exact hits first, then (unless `exact`) pages that match only through
     variants; each with the query whose words it matched, for highlighting them."""
     dialect = dialects.of(connection)

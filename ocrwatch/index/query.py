@@ -58,11 +58,13 @@ class Query:
                     exact.update(tokens)
                 exact.update(part.variants)
         starts = tuple(prefixes)
-        wanted = (*exact, *starts)
+        # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
+        # without folding it, which makes highlighting a page's words cheap.
+        held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
         return [
             index
             for index, word in enumerate(words)
-            if _may_hold(word, wanted)
+            if (not word.isascii() or held.search(word))
             and any(token in exact or token.startswith(starts) for token in fold(word))
         ]
 
@@ -97,15 +99,6 @@ def fold(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _TOKEN.findall(stripped.lower())
-
-
-def _may_hold(word: str, tokens: tuple[str, ...]) -> bool:
-    """False when `word` surely folds to none of `tokens`: an ASCII word folds to pieces of its
-    lowercase. Skipping `fold` for the rest makes highlighting a page's words cheap."""
-    if not word.isascii():
-        return True
-    lower = word.lower()
-    return any(token in lower for token in tokens)
 
 
 def _after_not(parts: list[Term | Operator]) -> bool:

@@ -23,18 +23,12 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class PageMatch(NamedTuple):
+class Ranked(NamedTuple):
     """A page the full-text index found, as each dialect's search returns it."""
 
     page_id: int
-    document_id: int
-    number: int
-    width: int
-    height: int
-    path: str
-    snippet: list[tuple[str, bool]]
-    """The text around the matches, as (text, matched) segments."""
     rank: float
+    """The dialect's relevance: lower is better (bm25 on SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, delete, func, or_, select, update
 
 from ocrwatch.errors import ClaimLost
-from ocrwatch.index import database, document_rows, fuzzy, outbox
+from ocrwatch.index import database, document_rows, fuzzy, hits, outbox
 from ocrwatch.index.daemons import Daemons
 from ocrwatch.index.filters import NO_FILTERS, Filters, Sort, extract
 from ocrwatch.index.query import parse
@@ -276,22 +276,7 @@ class Index:
         parsed = parse(words)
         with self._engine.connect() as connection:
             found = fuzzy.search(connection, parsed, limit, offset, filters.over(given), sort, exact)
-            page_words = document_rows.matching_words(connection, {m.page_id: q for m, q in found})
-        return [
-            Hit(
-                document_id=match.document_id,
-                page=match.number,
-                path=match.path,
-                snippet=match.snippet,
-                rank=match.rank,
-                words=[index for index, _ in page_words[match.page_id]],
-                matched=[word for _, word in page_words[match.page_id]],
-                width=match.width,
-                height=match.height,
-                fuzzy=matched_by is not parsed,
-            )
-            for match, matched_by in found
-        ]
+            return hits.load(connection, found, parsed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from ocrwatch.errors import ConfigError
 from ocrwatch.index.dialects import sqlite
 from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.query import Query
-from ocrwatch.index.records import PageMatch
+from ocrwatch.index.records import Ranked
 
 
 class Dialect(Protocol):
@@ -39,9 +39,9 @@ class Dialect(Protocol):
         filters: Filters,
         sort: Sort,
         without: Query | None = None,
-    ) -> list[PageMatch]:
-        """Pages matching `query` and `filters` (and not `without`), in `sort` order, ties by page id;
-        the snippet marks the matches, and only the returned pages' snippets are made."""
+    ) -> list[Ranked]:
+        """The ids and ranks of the pages matching `query` and `filters` (and not `without`), in
+        `sort` order, ties by page id."""
         ...
 
     def count(self, connection: Connection, query: Query, filters: Filters) -> int:
