@@ -379,7 +379,7 @@ async function search(query, offset = 0) {
   }
   card.hidden = false;
   searchController = new AbortController();
-  const params = new URLSearchParams({ q: asTyped(query), limit: PAGE_SIZE, offset });
+  const params = new URLSearchParams({ q: asTyped(query), limit: PAGE_SIZE, offset, ...filters() });
   try {
     const result = await api(`/api/search?${params}`, { signal: searchController.signal });
     lastQuery = query;
@@ -404,6 +404,17 @@ async function search(query, offset = 0) {
   }
 }
 
+/** The filters set in the results card, as query parameters of /api/search. */
+function filters() {
+  const chosen = { sort: $("sort").value };
+  for (const name of ["type", "folder", "after", "before"]) {
+    const value = $(name).value.trim();
+    if (value) chosen[name] = value;
+  }
+  if ($("exact").checked) chosen.exact = "true";
+  return chosen;
+}
+
 function hitItem(hit) {
   const link = el("a", { class: "hit", href: `#/documents/${hit.document_id}?page=${hit.page}` });
   const thumb = el("img", { class: "thumb", alt: "", loading: "lazy", src: withToken(hit.thumbnail_url) });
@@ -413,7 +424,8 @@ function hitItem(hit) {
     snippet.append(segment.match ? el("mark", { text: segment.text }) : document.createTextNode(segment.text));
   }
   const title = el("span", { class: "hit-title", text: basename(hit.path), title: hit.path });
-  const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${hit.words.length} matching word${hit.words.length === 1 ? "" : "s"}` });
+  const close = hit.fuzzy ? " · a close match: the marked words are read a letter or two off" : "";
+  const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${hit.words.length} matching word${hit.words.length === 1 ? "" : "s"}${close}` });
   link.append(thumb, el("span", { class: "hit-body" }, title, meta, snippet));
   link.addEventListener("click", () => {
     for (const node of document.querySelectorAll(".hit[aria-current]")) node.removeAttribute("aria-current");
@@ -453,6 +465,7 @@ function wireSearch() {
     event.preventDefault();
   });
   $("more").addEventListener("click", () => search(lastQuery, hits.length));
+  $("filters").addEventListener("change", () => search(input.value));
 }
 
 // ---------------------------------------------------------------- opening a document (#/documents/ID?page=N)
