@@ -37,7 +37,10 @@ from ocrwatch.index import Index, database
 from ocrwatch.index.dialects.sqlite import match_expression
 from ocrwatch.index.query import parse
 
-RAW = "SELECT rowid, bm25(pages_fts) AS rank FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank, rowid LIMIT 20"
+RAW = (
+    "SELECT rowid, bm25(pages_fts) AS rank FROM pages_fts WHERE pages_fts MATCH ?"
+    " ORDER BY rank, rowid LIMIT 20"
+)
 KINDS = ("rare word", "common word", "phrase", "two words", "3-letter prefix", "fuzzy word")
 
 
@@ -128,16 +131,29 @@ def _measure(
     return timings
 
 
+COLUMNS = (
+    "query kind",
+    "example",
+    "ocrwatch p50",
+    "p95",
+    "exact p50",
+    "p95",
+    "FTS5 p50",
+    "p95",
+    "ocrwatch / FTS5, p50",
+    "exact / FTS5, p50",
+)
+
+
 def _report(queries: dict[str, list[str]], timings: dict[tuple[str, str], list[float]]) -> None:
     print()
-    print("| query kind | example | ocrwatch p50 | p95 | exact p50 | p95 | FTS5 p50 | p95 | ocrwatch / FTS5 (p50) |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|---|---|" + "--:|" * (len(COLUMNS) - 2))
     for kind in KINDS:
         ours, exact, fts5 = (_percentiles(timings[kind, name]) for name in ("ocrwatch", "exact", "fts5"))
-        print(
-            f"| {kind} | `{queries[kind][0]}` | {ours[0]:.1f} | {ours[1]:.1f} | {exact[0]:.1f} | {exact[1]:.1f}"
-            f" | {fts5[0]:.1f} | {fts5[1]:.1f} | {ours[0] / fts5[0]:.2f} |"
-        )
+        cells = [kind, f"`{queries[kind][0]}`", *(f"{value:.1f}" for value in (*ours, *exact, *fts5))]
+        cells += [f"{ours[0] / fts5[0]:.2f}", f"{exact[0] / fts5[0]:.2f}"]
+        print("| " + " | ".join(cells) + " |")
     print("\n(milliseconds; each kind's figures over its queries times the repeats)")
 
 
@@ -151,7 +167,9 @@ def _ms(started: float) -> float:
 
 
 def _arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=100_000, help="pages to index (default 100,000)")
     parser.add_argument("--queries", type=int, default=20, help="queries of each kind (default 20)")
     parser.add_argument("--repeats", type=int, default=5, help="times each query is timed (default 5)")
