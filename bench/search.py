@@ -64,8 +64,7 @@ def _build(path: Path, count: int, seed: int) -> Corpus:
     started = time.perf_counter()
     engine = database.connect(f"sqlite:///{path}")
     try:
-        with database.writer(engine).begin() as connection:
-            corpus = search_corpus.build(connection, count, seed)
+        corpus = search_corpus.build(engine, count, seed)
     finally:
         engine.dispose()
     size = path.stat().st_size

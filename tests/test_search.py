@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ocrwatch.cli import app
 from ocrwatch.errors import QueryError
 from ocrwatch.index import FileStat, Filters, Index, Sort
+from ocrwatch.index.dialects.postgresql_fuzzy import threshold
+from ocrwatch.index.fuzzy import distance
 from tests.test_index import SILENT, document, page, record
 
 EXACT = "MAIN STREET RESTAURANT 4711"
@@ -132,8 +136,8 @@ def folders(index: Index, database: Path) -> dict[str, int]:
     """`invoice` in three documents: a PDF and a PNG from watched folders, a JPEG from `scan`,
     each read on a day of its own."""
     made = {
-        "pdf": _watched(index, "/srv/scans/invoices", "/srv/scans/invoices/march.pdf", "INVOICE MARCH"),
-        "png": _watched(
+        "pdf": watched(index, "/srv/scans/invoices", "/srv/scans/invoices/march.pdf", "INVOICE MARCH"),
+        "png": watched(
             index, "/srv/scans/receipts", "/srv/scans/receipts/april.png", "INVOICE APRIL RECEIPT"
         ),
         "jpg": record(index, "/home/me/may.JPG", document(page("INVOICE MAY"))),
@@ -147,7 +151,7 @@ def folders(index: Index, database: Path) -> dict[str, int]:
     return made
 
 
-def _watched(index: Index, root: str, path: str, text: str) -> int:
+def watched(index: Index, root: str, path: str, text: str) -> int:
     """A file the daemon found in the watched folder `root` and read."""
     index.queue.enqueue(root, [FileStat(path, 100, 1700000000.0)], delay=0)
     claimed = index.queue.claim([root])
@@ -190,7 +194,7 @@ def test_filters_apply_before_the_limit_and_to_variants(index: Index, folders: d
     for number in range(5):
         record(index, f"/home/me/other-{number}.jpg", document(page(f"INVOICE OTHER {number}")))
     assert ids(index, "invoice type:pdf", limit=1) == [folders["pdf"]]
-    _watched(index, "/srv/scans/receipts", "/srv/scans/receipts/june.png", "INV0ICE JUNE")
+    watched(index, "/srv/scans/receipts", "/srv/scans/receipts/june.png", "INV0ICE JUNE")
     assert [hit.fuzzy for hit in index.search("invoice folder:receipts")] == [False, True]
 
 
@@ -245,3 +249,32 @@ def test_the_cli_searches_with_fuzzy_matching_filters_and_sort(database: Path, f
     assert runner.invoke(app, ["search", "receit", "--exact", *db]).exit_code == 1
     refused = runner.invoke(app, ["search", "invoice", "--after", "soon", *db])
     assert refused.exit_code == 2 and "--after: wants a date" in refused.output
+
+
+# PostgreSQL's trigram threshold (no server needed: pg_trgm's similarity is a set formula)
+
+
+def _trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one lowercase word: padded with two spaces before and one after."""
+    padded = f"  {word} "
+    return {padded[at : at + 3] for at in range(len(padded) - 2)}
+
+
+@given(
+    word=st.text(alphabet="abcdeilnorst", min_size=4, max_size=14),
+    edits=st.lists(
+        st.tuples(st.sampled_from("sid"), st.integers(0, 20), st.sampled_from("aeo01")), max_size=2
+    ),
+)
+def test_the_trigram_threshold_misses_no_term_within_the_distance(word: str, edits: list) -> None:
+    allowed = distance(word)
+    term = word
+    for kind, at, letter in edits[:allowed]:
+        at %= len(term) + 1
+        term = {
+            "s": term[:at] + letter + term[at + 1 :],
+            "i": term[:at] + letter + term[at:],
+            "d": term[:at] + term[at + 1 :],
+        }[kind]
+    shared, union = _trigrams(word) & _trigrams(term), _trigrams(word) | _trigrams(term)
+    assert len(shared) / len(union) >= threshold(word, allowed)
