@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert, or_, select, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
@@ -158,28 +158,25 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
 
 def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict[int, list[tuple[int, Word]]]:
     """For each page id, the words that match its query, with their indices, for highlighting a hit.
-    Every word's text is read, but only the matching words' scores and boxes."""
-    texts = connection.execute(
-        select(words.c.page_id, words.c.id, words.c.text)
-        .where(words.c.page_id.in_(list(queries)))
-        .order_by(words.c.page_id, words.c.number)
-    ).all()
-    by_page: dict[int, list[tuple[int, str]]] = {page_id: [] for page_id in queries}
-    for page_id, word_id, text in texts:
-        by_page[page_id].append((word_id, text))
-    wanted = [
-        by_page[page_id][index][0]
-        for page_id, query in queries.items()
-        for index in query.matching_words([text for _, text in by_page[page_id]])
-    ]
-    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
+
+    The database returns only the words that may match: those holding a query token in their
+    lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
+    accents only `fold` removes; `Query.matcher` decides."""
+    pieces = {piece for query in queries.values() for part in query.highlighted() for piece in part}
+    may_match = or_(
+        func.length(words.c.text) != func.length(cast(words.c.text, LargeBinary)),  # not ASCII
+        *(func.lower(words.c.text).contains(piece, autoescape=True) for piece in sorted(pieces)),
+    )
     rows = connection.execute(
         select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
-        .where(words.c.id.in_(wanted))
+        .where(words.c.page_id.in_(list(queries)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
+    matchers = {page_id: query.matcher() for page_id, query in queries.items()}
+    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
     for row in rows:
-        found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
+        if matchers[row.page_id](row.text):
+            found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +47,26 @@ class Query:
 
     def matching_words(self, words: Sequence[str]) -> list[int]:
         """Indices of `words` that contain a token of a (not negated) term, prefix terms by prefix."""
+        matches = self.matcher()
+        return [index for index, word in enumerate(words) if matches(word)]
+
+    def matcher(self) -> Callable[[str], bool]:
+        """Whether a word contains a token of a (not negated) term or of its variants, or starts a
+        token with a prefix term's last token."""
+        exact, starts = self.highlighted()
+        # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
+        # without folding it, which makes highlighting a page's words cheap.
+        held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
+
+        def matches(word: str) -> bool:
+            if word.isascii() and not held.search(word):
+                return False
+            return any(token in exact or token.startswith(starts) for token in fold(word))
+
+        return matches
+
+    def highlighted(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The folded tokens that mark a word as matching, and the prefixes that do."""
         exact: set[str] = set()
         prefixes: set[str] = set()
         for part in self.parts:
@@ -57,16 +77,7 @@ class Query:
                 else:
                     exact.update(tokens)
                 exact.update(part.variants)
-        starts = tuple(prefixes)
-        # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
-        # without folding it, which makes highlighting a page's words cheap.
-        held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
-        return [
-            index
-            for index, word in enumerate(words)
-            if (not word.isascii() or held.search(word))
-            and any(token in exact or token.startswith(starts) for token in fold(word))
-        ]
+        return frozenset(exact), tuple(sorted(prefixes))
 
 
 def parse(text: str) -> Query:
