@@ -111,7 +111,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Path, receipt: DocumentText):
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0006"
+        assert index.schema_version() == "0007"
         record(index, "inbox/receipt.jpg", receipt)
     with sqlite3.connect(database) as connection:
         names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
@@ -119,7 +119,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Pa
     assert {"pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
 
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0006"
+        assert index.schema_version() == "0007"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
