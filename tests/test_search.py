@@ -8,15 +8,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from ocrwatch.cli import app
 from ocrwatch.errors import QueryError
-from ocrwatch.index import FileStat, Filters, Index, Sort
+from ocrwatch.index import FileStat, Filters, Index, Sort, dialects
+from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.postgresql_fuzzy import threshold
 from ocrwatch.index.fuzzy import distance
+from ocrwatch.index.tables import documents, files, pages
 from tests.test_index import SILENT, document, page, record
 
 EXACT = "MAIN STREET RESTAURANT 4711"
@@ -278,3 +283,32 @@ def test_the_trigram_threshold_misses_no_term_within_the_distance(word: str, edi
         }[kind]
     shared, union = _trigrams(word) & _trigrams(term), _trigrams(word) | _trigrams(term)
     assert len(shared) / len(union) >= threshold(word, allowed)
+
+
+def test_the_migration_fills_the_vocabulary_from_pages_already_stored(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    engine = dialects.create_engine(url)
+    with index_database.writer(engine).begin() as connection:  # an index of the release before the terms
+        config = Config()
+        config.set_main_option("script_location", index_database.MIGRATIONS)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        now = datetime.now(UTC)
+        document_id = connection.scalar(
+            insert(documents)
+            .values(sha256="0" * 64, engine="rapidocr", engine_version="3", page_count=1)
+            .values(ocr_seconds=1.0, timings="{}", created_at=now)
+            .returning(documents.c.id)
+        )
+        connection.execute(
+            insert(pages).values(document_id=document_id, number=1, width=9, height=9, text="WAREH0USE SALE")
+        )
+        connection.execute(
+            insert(files).values(
+                path="/old/a.jpg", status="done", document_id=document_id, created_at=now, updated_at=now
+            )
+        )
+    engine.dispose()
+    with Index(url) as index:
+        [hit] = index.search("warehouse")
+    assert hit.fuzzy and hit.document_id == document_id and ("WAREH0USE", True) in hit.snippet
