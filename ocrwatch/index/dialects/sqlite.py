@@ -1,4 +1,5 @@
-"""Everything in the index that only SQLite understands: connection setup, FTS5 and its queries.
+"""Everything in the index that only SQLite understands: connection setup, FTS5 and its queries, and
+where fuzzy search finds a word's misreadings (the vocabulary held in memory).
 
 The rest of `ocrwatch.index` is portable SQLAlchemy; this module implements `dialects.Dialect`.
 
@@ -175,7 +176,9 @@ def _all_of(run: list[Term]) -> str:
     """Terms that must all match. One without letters or digits (`-`) is an empty FTS5 phrase, which
     an implicit AND ignores and an explicit one never matches: it is left out."""
     strings = [_fts5_string(term) for term in run if fold(term.text)] or [_fts5_string(t) for t in run[:1]]
-    return " AND ".join(strings) if len(strings) < 2 else "(" + " AND ".join(strings) + ")"
+    if len(strings) == 1:
+        return strings[0]
+    return "(" + " AND ".join(strings) + ")" if strings else ""  # none: after a last operator
 
 
 def _fts5_string(term: Term) -> str:
