@@ -27,7 +27,8 @@ from ocrwatch.errors import ConfigError, OcrwatchError
 from ocrwatch.export import ExportFormat
 from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
-from ocrwatch.index import FileStatus, Index, StoredDocument
+from ocrwatch.index import FileStatus, Filters, Index, Sort, StoredDocument
+from ocrwatch.index.filters import moment
 from ocrwatch.monitoring.logs import ENVIRONMENT, LogFormat, log_to_stderr
 from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status
@@ -259,16 +260,40 @@ def retry(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "a phrase", or a prefix*.')],
+    query: Annotated[
+        str,
+        typer.Argument(help='Words, "a phrase", a prefix*; after:DATE before:DATE folder:NAME type:pdf too.'),
+    ],
     config: ConfigOption = None,
     db: DbOption = None,
     limit: Annotated[int, typer.Option(min=1, help="How many hits to show.")] = 20,
+    exact: Annotated[bool, typer.Option(help="Only words as typed, not their misreadings.")] = False,
+    after: Annotated[
+        str | None, typer.Option(help="Read on or after this ISO date (or date and time).")
+    ] = None,
+    before: Annotated[str | None, typer.Option(help="Read before this ISO date (or date and time).")] = None,
+    folder: Annotated[
+        str | None, typer.Option(help="Found in this watched folder (its path or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--type", help="image, pdf, an extension (png) or a media type.")
+    ] = None,
+    sort: Annotated[
+        Sort, typer.Option(help="relevance (best first) or date (newest first).")
+    ] = Sort.RELEVANCE,
 ) -> None:
-    """Search the index; hits are ranked best first with the matching words highlighted."""
+    """Search the index; hits are ranked best first with the matching words highlighted. Pages found
+    only through misreadings of a word (`totai` for `total`) come last, marked with ~."""
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
         try:
-            hits = index.search(query, limit=limit)
+            filters = Filters(
+                after=None if after is None else moment(after, "--after"),
+                before=None if before is None else moment(before, "--before"),
+                folder=folder,
+                type=kind,
+            )
+            hits = index.search(query, limit=limit, filters=filters, sort=sort, exact=exact)
         except OcrwatchError as error:
             err.print(f"[red]error:[/] {escape(str(error))}")
             raise typer.Exit(2) from None
@@ -279,7 +304,8 @@ def search(
         snippet = "".join(
             f"[bold yellow]{escape(t)}[/]" if marked else escape(t) for t, marked in hit.snippet
         )
-        out.print(f"[bold]{escape(hit.path)}[/] [dim]page {hit.page} · id {hit.document_id}[/]")
+        close = " · ~ a close match" if hit.fuzzy else ""
+        out.print(f"[bold]{escape(hit.path)}[/] [dim]page {hit.page} · id {hit.document_id}{close}[/]")
         out.print(f"  {' '.join(snippet.split())}")
 
 

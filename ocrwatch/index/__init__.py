@@ -1,5 +1,6 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
+from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
 from ocrwatch.index.store import Index, Notice
 
@@ -8,8 +9,10 @@ __all__ = [
     "FileRecord",
     "FileStat",
     "FileStatus",
+    "Filters",
     "Hit",
     "Index",
     "Notice",
+    "Sort",
     "StoredDocument",
 ]

@@ -23,18 +23,12 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class PageMatch(NamedTuple):
+class Ranked(NamedTuple):
     """A page the full-text index found, as each dialect's search returns it."""
 
     page_id: int
-    document_id: int
-    number: int
-    width: int
-    height: int
-    path: str
-    snippet: list[tuple[str, bool]]
-    """The text around the matches, as (text, matched) segments."""
     rank: float
+    """The dialect's relevance: lower is better (bm25 on SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +102,8 @@ class Hit:
     width: int
     height: int
     """The page's size in pixels, which the boxes are measured in."""
+    fuzzy: bool = False
+    """It matched only through misreadings of the query's words, and comes after every exact hit."""
 
 
 @dataclass(frozen=True, slots=True)

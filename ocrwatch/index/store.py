@@ -15,8 +15,9 @@ from typing import Any, Self
 from sqlalchemy import Connection, delete, func, or_, select, update
 
 from ocrwatch.errors import ClaimLost
-from ocrwatch.index import database, dialects, document_rows, outbox
+from ocrwatch.index import database, document_rows, fuzzy, hits, outbox
 from ocrwatch.index.daemons import Daemons
+from ocrwatch.index.filters import NO_FILTERS, Filters, Sort, extract
 from ocrwatch.index.overview import Overview
 from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
@@ -262,30 +263,24 @@ class Index:
 
     # Search
 
-    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[Hit]:
-        """Pages matching `query`, best first. Raises `QueryError` for a query that cannot be searched."""
-        parsed = parse(query)
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        filters: Filters = NO_FILTERS,
+        sort: Sort = Sort.RELEVANCE,
+        exact: bool = False,
+    ) -> list[Hit]:
+        """Pages matching `query`, best first (or newest, by `sort`); unless `exact`, then the pages
+        that match through misreadings of its words (`fuzzy`). `filters` add to those in the query's
+        text and win over them. Raises `QueryError` for a query that cannot be searched."""
+        words, given = extract(query)
+        parsed = parse(words)
         with self._engine.connect() as connection:
-            matches = dialects.of(connection).search(connection, parsed, limit, offset)
-            page_words = document_rows.words_by_page(connection, [match.page_id for match in matches])
-        hits = []
-        for match in matches:
-            found = page_words[match.page_id]
-            indices = parsed.matching_words([word.text for word in found])
-            hits.append(
-                Hit(
-                    document_id=match.document_id,
-                    page=match.number,
-                    path=match.path,
-                    snippet=match.snippet,
-                    rank=match.rank,
-                    words=indices,
-                    matched=[found[index] for index in indices],
-                    width=match.width,
-                    height=match.height,
-                )
-            )
-        return hits
+            found = fuzzy.search(connection, parsed, limit, offset, filters.over(given), sort, exact)
+            return hits.load(connection, found, parsed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,16 @@ words = Table(
 )
 """`number` is the 0-based index in `PageText.words`; `line_number` the line that holds the word."""
 
+terms = Table(
+    "terms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("term", Text, nullable=False, unique=True),
+)
+"""Every token the full-text index holds, folded as its tokenizer folds it (`query.fold`): the
+vocabulary that fuzzy search looks for a query word's misreadings in. Terms are only added, never
+removed: one whose pages are gone finds nothing. `id` grows, so a cached copy reads only new rows."""
+
 outbox = Table(
     "outbox",
     metadata,
