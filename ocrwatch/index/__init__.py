@@ -1,6 +1,15 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
-from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
+from ocrwatch.index.records import (
+    DocumentBrief,
+    FileRecord,
+    FileStat,
+    FileStatus,
+    Hit,
+    Node,
+    Place,
+    StoredDocument,
+)
 from ocrwatch.index.store import Index, Notice
 
 __all__ = [
@@ -10,6 +19,8 @@ __all__ = [
     "FileStatus",
     "Hit",
     "Index",
+    "Node",
     "Notice",
+    "Place",
     "StoredDocument",
 ]
