@@ -202,18 +202,6 @@ def test_claims_from_several_connections_never_take_the_same_file(tmp_path: Path
     assert len(set(stems)) == 300
 
 
-def test_a_node_gives_back_only_its_own_claims(index: Index) -> None:
-    index.queue.enqueue("in", "/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(3)], delay=0)
-    first, second = index.queue.claim(NODE), index.queue.claim(NODE)
-    other = index.queue.claim(Node("there", NODE.roots, 60))
-    assert first and second and other
-    assert index.leases.release("here", [first.id]) == 1
-    assert index.leases.release("here") == 1
-    assert index.counts()[FileStatus.QUEUED] == 2
-    held = index.file(other.place)  # type: ignore[arg-type]
-    assert held is not None and held.status is FileStatus.PROCESSING and held.claimed_by == "there"
-
-
 # Settling
 
 
