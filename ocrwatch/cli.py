@@ -299,11 +299,10 @@ def show(
 ) -> None:
     """Print a document's text and metadata."""
     settings = _settings(config, db=db)
-    where = Places(settings.profiles()).target(target)
+    places = Places(settings.profiles())
     with _open_index(settings) as index:
-        document = index.document(int(target)) if target.isdigit() else None
-        document = document or index.document_for_path(where)
-        record = None if document else index.file(where)
+        document = find_document(index, target, places)
+        record = None if document else index.file(places.target(target))
     if document is None:
         if record is not None:
             err.print(f"{target}: {record.status.value}" + (f": {record.error}" if record.error else ""))
@@ -331,7 +330,7 @@ def export(
         raise typer.Exit(2)
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
-        document = find_document(index, target)
+        document = find_document(index, target, Places(settings.profiles()))
     if document is None:
         err.print(f"{target}: not in the index (or it failed: see ocrwatch show)")
         raise typer.Exit(1)

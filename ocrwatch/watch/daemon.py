@@ -153,7 +153,9 @@ class Daemon:
                         self._after_actions_due()
                         next_after = monotonic() + AFTER_ACTIONS_SECONDS
                     self._fill()
-                if monotonic() >= next_heartbeat and not self._pause.active:  # a probe writes it then
+                # Paused on a full disk, the leases of the files in hand are kept; with the index
+                # unavailable, its probe is what writes to it.
+                if monotonic() >= next_heartbeat and not isinstance(self._pause.fault, IndexUnavailable):
                     self._keep_alive()
                     next_heartbeat = monotonic() + self._keep_alive_seconds
             except Fault as fault:
