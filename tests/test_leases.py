@@ -4,6 +4,10 @@ same on every host. Each "node" is an `Index` of its own on the same database, a
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ from ocrwatch.index import FileStat, FileStatus, Index, Node, Notice, Place
 from ocrwatch.index.tables import files
 from ocrwatch.places import Places
 from ocrwatch.result import DocumentText
+from ocrwatch.watch.nodes import gone_from_this_host
 from tests.test_index import document, page
 
 LEASE = 1.0
@@ -260,3 +265,15 @@ def test_status_lists_the_daemons_sharing_the_index(tmp_path: Path, url: str, in
     assert "stale" in lines["daemon scanner-2"] and "0 files in hand" in lines["daemon scanner-2"]
     assert "paused for " in lines["daemon scanner-3"] and "no space left on /out" in lines["daemon scanner-3"]
     assert "in hand by scanner-1" in result.output and "in:a.png" in result.output
+
+
+def test_a_restart_takes_back_the_files_of_this_hosts_unnamed_daemons_that_are_gone(index: Index) -> None:
+    host = socket.gethostname()
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    gone, alive = f"{host}:{exited.pid}", f"{host}:{os.getpid()}"
+    index.daemons.register(gone, host, exited.pid, ["in"], lease_seconds=60)
+    index.daemons.register(alive, host, os.getpid(), ["in"], lease_seconds=60)
+    index.daemons.register("scanner", host, exited.pid, ["in"], lease_seconds=60)  # a name of its own
+    index.daemons.register(f"elsewhere:{exited.pid}", "elsewhere", exited.pid, ["in"], lease_seconds=60)
+    assert gone_from_this_host(index.daemons.all(), me=f"{host}:1") == [gone]
