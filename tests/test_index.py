@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place
 from ocrwatch.index.dialects import sqlite as index_sqlite
 from ocrwatch.index.filters import NO_FILTERS, Sort
 from ocrwatch.index.query import Query, Term
@@ -111,7 +111,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Path, receipt: DocumentText):
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0007"
+        assert index.schema_version() == "0008"
         record(index, "inbox/receipt.jpg", receipt)
     with sqlite3.connect(database) as connection:
         names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
@@ -119,7 +119,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Pa
     assert {"pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
 
     with Index(f"sqlite:///{database}") as index:
-        assert index.schema_version() == "0007"
+        assert index.schema_version() == "0008"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
@@ -374,19 +374,20 @@ def test_a_moved_original_is_found_where_it_went(index: Index, receipt: Document
 
 
 def test_an_outcome_is_recorded_only_under_its_claim(index: Index, receipt: DocumentText):
-    index.queue.enqueue("/in", [FileStat("/in/a.jpg", 1, 1.0)], delay=0)
-    claimed = index.queue.claim()
+    node = Node("here", {"in": "/in"}, 60)
+    index.queue.enqueue("in", "/in", [FileStat("/in/a.jpg", 1, 1.0)], delay=0)
+    claimed = index.queue.claim(node)
     assert claimed is not None
-    assert index.queue.holds_claim(claimed.id, claimed.claim_token)
-    index.queue.requeue_processing()  # a shutdown put it back
-    assert not index.queue.holds_claim(claimed.id, claimed.claim_token)
+    assert index.leases.holds(claimed.id, claimed.claim_token)
+    index.leases.release("here")  # a shutdown put it back
+    assert not index.leases.holds(claimed.id, claimed.claim_token)
     with pytest.raises(ClaimLost):
         index.record_done(claimed, 1, 1.0, receipt, SILENT)
-    again = index.queue.claim()
+    again = index.queue.claim(node)
     assert again is not None and again.id == claimed.id and again.claim_token != claimed.claim_token
     assert again.output_stem == claimed.output_stem == "a.jpg"  # the reservation stays with the arrival
     index.record_done(again, 1, 1.0, receipt, SILENT)
-    assert [row.status for row in index.arrivals("/in/a.jpg")] == [FileStatus.DONE]
+    assert [row.status for row in index.arrivals(Place("in", "a.jpg"))] == [FileStatus.DONE]
 
 
 def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: DocumentText):
@@ -419,8 +420,9 @@ def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: Do
 def test_output_names_are_reserved_at_the_claim_and_never_shared(index: Index):
     roots = {"/a": ["/a/receipt.jpg", "/a/x/receipt.jpg"], "/b": ["/b/receipt.jpg", "/b/x/receipt.jpg"]}
     for root, paths in roots.items():
-        index.queue.enqueue(root, [FileStat(path, 1, 1.0) for path in paths], delay=0)
-    stems = [claimed.output_stem for claimed in iter(index.queue.claim, None)]
+        index.queue.enqueue(root[1:], root, [FileStat(path, 1, 1.0) for path in paths], delay=0)
+    node = Node("here", {"a": "/a", "b": "/b"}, 60)
+    stems = [claimed.output_stem for claimed in iter(lambda: index.queue.claim(node), None)]
     assert stems == ["receipt.jpg", "x/receipt.jpg", "receipt.jpg~2", "x/receipt.jpg~2"]
 
 

@@ -1,7 +1,16 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
 from ocrwatch.index.filters import Filters, Sort
-from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
+from ocrwatch.index.records import (
+    DocumentBrief,
+    FileRecord,
+    FileStat,
+    FileStatus,
+    Hit,
+    Node,
+    Place,
+    StoredDocument,
+)
 from ocrwatch.index.store import Index, Notice
 
 __all__ = [
@@ -12,7 +21,9 @@ __all__ = [
     "Filters",
     "Hit",
     "Index",
+    "Node",
     "Notice",
+    "Place",
     "Sort",
     "StoredDocument",
 ]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -46,6 +47,9 @@ def utc_now() -> datetime:
     """The time every row is stamped with."""
     return datetime.now(UTC)
 
+
+OPEN_ROWS = "status IN ('queued', 'processing')"
+"""The rows of a file still in the queue or in hand: one per place at a time."""
 
 # Named constraints keep future migrations stable (SQLite's batch mode and PostgreSQL need names).
 metadata = MetaData(
@@ -79,8 +83,21 @@ files = Table(
     Column("after_due", UtcDateTime, index=True),
     Column("after_error", Text),
     Column("after_attempts", Integer, nullable=False, server_default="0"),
+    Column("folder", Text),
+    Column("relpath", Text),
+    Column("claimed_by", Text),
+    Column("lease_until", UtcDateTime),
     Index(None, "status", "updated_at"),
     Index(None, "status", "next_attempt_at"),
+    Index(None, "folder", "relpath"),
+    Index(
+        "uq_files_open_place",
+        "folder",
+        "relpath",
+        unique=True,
+        sqlite_where=text(OPEN_ROWS),
+        postgresql_where=text(OPEN_ROWS),
+    ),
 )
 """One row per arrival: a file dropped again at a path already read is a new row, and the earlier
 row keeps its document and output name. Also the durable queue (`status`, `next_attempt_at`).
@@ -89,7 +106,13 @@ row keeps its document and output name. Also the durable queue (`status`, `next_
 `next_attempt_at` holds a queued path back while it settles or until its next retry; `output_stem`
 is reserved when the row is claimed; `claim_token` names the claim a result must still hold to be
 recorded; `moved_to` is where the after-action put the original; `after_due` marks an after-action
-(move, delete) not done yet, retried with backoff (`after_error`, `after_attempts`)."""
+(move, delete) not done yet, retried with backoff (`after_error`, `after_attempts`).
+
+A file's identity across hosts is `folder` (the watched folder's configured name) and `relpath` (the
+POSIX path inside it); `path` and `root` are where the host that last claimed it saw them. At most one
+open (queued or processing) row per place (`uq_files_open_place`), so daemons sharing a folder queue
+each new file once. A claim is a lease: `claimed_by` (the daemon's node name) holds it until
+`lease_until` (the database's clock), renewed while the file is in hand."""
 
 documents = Table(
     "documents",
@@ -193,6 +216,9 @@ daemons = Table(
     Column("paused", Text),
     Column("paused_since", UtcDateTime),
     Column("stopped_at", UtcDateTime),
+    Column("host", Text),
+    Column("lease_seconds", Float, nullable=False, server_default="60"),
 )
 """Each daemon that runs on this index: its heartbeat, and why it paused (a full disk, a locked
-database), for `ocrwatch status`. `folders` is JSON text: the watched folders."""
+database), for `ocrwatch status`. `folders` is JSON text: the watched folders' names. A heartbeat
+older than `lease_seconds` means the daemon is gone (its leases have expired too)."""
