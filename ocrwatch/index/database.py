@@ -35,8 +35,10 @@ def writer(engine: Engine) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade to the newest schema in one transaction; a database already there is left as it is."""
+    """Upgrade to the newest schema in one transaction, under a lock so that daemons starting together
+    migrate once; a database already there is left as it is."""
     with writer(engine).begin() as connection:
+        dialects.of(connection).lock_migrations(connection)
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
         config.attributes["connection"] = connection

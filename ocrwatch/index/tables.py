@@ -2,7 +2,7 @@
 
 Core tables rather than ORM classes, because every access is a plain statement (bulk inserts of
 words, updates by path) and nothing needs an identity map. The migrations create these tables;
-`tests/test_index.py` checks that both still agree. The full-text table lives in `dialects/sqlite.py`.
+`tests/test_index.py` checks that both still agree. The full-text parts live in `dialects/`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ def utc_now() -> datetime:
     """The time every row is stamped with."""
     return datetime.now(UTC)
 
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+"""The id of a table that grows without bound (a page's words): 64-bit on PostgreSQL. On SQLite an
+INTEGER PRIMARY KEY is the rowid, 64-bit already, and only that spelling makes it the rowid."""
 
 # Named constraints keep future migrations stable (SQLite's batch mode and PostgreSQL need names).
 metadata = MetaData(
@@ -108,7 +112,7 @@ documents = Table(
 pages = Table(
     "pages",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("width", Integer, nullable=False),
@@ -127,7 +131,7 @@ where (OCR or a PDF's text layer) and why."""
 lines = Table(
     "lines",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("page_id", ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("text", Text, nullable=False),
@@ -140,7 +144,7 @@ lines = Table(
 words = Table(
     "words",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("page_id", ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("line_number", Integer),

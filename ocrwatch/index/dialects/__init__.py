@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.errors import ConfigError
-from ocrwatch.index.dialects import sqlite
+from ocrwatch.index.dialects import postgresql, sqlite
 from ocrwatch.index.query import Query
 from ocrwatch.index.records import PageMatch
 
@@ -26,17 +27,21 @@ class Dialect(Protocol):
     """The interface each module in this package implements (module-level functions)."""
 
     def create_engine(self, url: str) -> Engine: ...
+    def lock_migrations(self, connection: Connection) -> None:
+        """Make other processes wait until this transaction's migration is committed."""
+        ...
+
     def create_fulltext(self, connection: Connection) -> None: ...
     def drop_fulltext(self, connection: Connection) -> None: ...
     def search(self, connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]: ...
-    def insert(self, table: Table) -> Insert:
+    def insert(self, table: Table) -> sqlite_dialect.Insert | postgresql_dialect.Insert:
         """The dialect's own INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
         ...
 
     def now(self, connection: Connection) -> datetime: ...
 
 
-_DIALECTS: dict[str, Dialect] = {"sqlite": sqlite}  # type: ignore[dict-item]
+_DIALECTS: dict[str, Dialect] = {"sqlite": sqlite, "postgresql": postgresql}  # type: ignore[dict-item]
 
 
 def create_engine(url: str) -> Engine:

@@ -148,6 +148,10 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+def lock_migrations(connection: Connection) -> None:
+    """Nothing to do: the migration's transaction began with BEGIN IMMEDIATE, SQLite's one write lock."""
+
+
 def create_fulltext(connection: Connection) -> None:
     """Create the full-text table and its triggers (called by the migrations)."""
     for statement in FULLTEXT_SCHEMA:

@@ -1,0 +1,246 @@
+"""Everything in the index that only PostgreSQL understands: the engine, full-text search with a
+`tsvector` column and a GIN index, and which errors mean the server is out of reach.
+
+Pages are tokenized as SQLite's `unicode61 remove_diacritics 2` does, so that a query finds the same
+pages on both: runs of letters and digits, lowercased, accents removed, no stemming and no stop words.
+PostgreSQL's parser alone would keep `9.00` or `ta.k` whole (as a number, a host name), so every run
+of punctuation is fenced with U+0001 first, which the parser reads as a space; the text search
+configuration then takes each word through `unaccent` and `simple` (which lowercases).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+import sqlalchemy
+from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+
+from ocrwatch.errors import ConfigError, IndexUnavailable
+from ocrwatch.index.query import Query, Term, fold
+from ocrwatch.index.records import PageMatch
+
+CONFIG = "ocrwatch_fts"
+"""The text search configuration: `simple` with `unaccent` before it."""
+
+_SPLIT = r"regexp_replace({}, '([^[:alnum:][:space:]]+)', chr(1) || '\1' || chr(1), 'g')"
+"""The page text with its punctuation fenced off; both the index and the snippets read this."""
+
+_WORDS = ("asciiword", "word", "numword", "asciihword", "hword", "numhword", "hword_asciipart",
+          "hword_part", "hword_numpart")  # fmt: skip
+"""The parser's token types that are words (the rest, numbers and spaces, need no accents removed)."""
+
+MIGRATION_LOCK = 0x6F637277  # "ocrw"
+"""The advisory lock key that serialises migrations between daemons starting together."""
+
+FULLTEXT_SCHEMA = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = simple)",
+    f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR {', '.join(_WORDS)} WITH unaccent, simple",
+    # A stored column rather than an expression index: ranking reads each match's vector, and
+    # reading it is far cheaper than tokenizing the page again.
+    f"ALTER TABLE pages ADD COLUMN fts tsvector "
+    f"GENERATED ALWAYS AS (to_tsvector('{CONFIG}'::regconfig, {_SPLIT.format('text')})) STORED",
+    "CREATE INDEX pages_fts ON pages USING gin (fts)",
+)
+FULLTEXT_DROP = (
+    "DROP INDEX pages_fts",
+    "ALTER TABLE pages DROP COLUMN fts",
+    f"DROP TEXT SEARCH CONFIGURATION {CONFIG}",
+)
+
+# ts_headline wraps each match in these control characters, as SQLite's snippet() does; the
+# fences U+0001 are taken out again, so the snippet is the page's own text.
+_START, _END, _FENCE = "\x02", "\x03", "\x01"
+_HEADLINE = f"StartSel={_START}, StopSel={_END}, MaxWords=16, MinWords=8, ShortWord=0, MaxFragments=1"
+
+# Ranked by cover density, divided by 1 + log(length) as bm25 favours short pages; negated so that,
+# as with bm25, lower is better. Only the pages returned get a snippet (ts_headline reads the text).
+SEARCH = text(
+    f"""
+    WITH matches AS (
+        SELECT pages.id, pages.document_id, pages.number, pages.width, pages.height, pages.text,
+               -ts_rank_cd(pages.fts, query, 1) AS rank
+        FROM pages, to_tsquery('{CONFIG}'::regconfig, :expression) AS query
+        WHERE pages.fts @@ query
+        ORDER BY rank, pages.id
+        LIMIT :limit OFFSET :offset
+    )
+    SELECT
+        matches.id AS page_id,
+        matches.document_id,
+        matches.number,
+        matches.width,
+        matches.height,
+        (
+            SELECT files.path FROM files
+            WHERE files.document_id = matches.document_id
+            ORDER BY files.id LIMIT 1
+        ) AS path,
+        matches.text,
+        ts_headline(
+            '{CONFIG}'::regconfig,
+            {_SPLIT.format("matches.text")},
+            to_tsquery('{CONFIG}'::regconfig, :highlight),
+            :options
+        ) AS snippet,
+        matches.rank
+    FROM matches
+    ORDER BY matches.rank, matches.id
+    """
+)
+
+_UNAVAILABLE = {"57P01", "57P02", "57P03"}
+"""Admin shutdown, crash shutdown, cannot connect now."""
+_UNAVAILABLE_CLASSES = {"08", "53", "58"}
+"""Connection exceptions, insufficient resources (disk full, out of memory), system (I/O) errors."""
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for the PostgreSQL database at `url`, through psycopg 3 (`postgresql://` means it)."""
+    parsed = _psycopg_url(make_url(url))
+    # pre_ping: a connection the pool kept across a server restart is replaced, not handed out dead.
+    engine = sqlalchemy.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    event.listen(engine, "handle_error", _on_error)
+    return engine
+
+
+def _psycopg_url(url: URL) -> URL:
+    if url.drivername == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if url.drivername != "postgresql+psycopg":
+        raise ConfigError(
+            f"the index reaches PostgreSQL through psycopg 3: write postgresql+psycopg:// "
+            f"(database: {url.render_as_string(hide_password=True)})"
+        )
+    return url
+
+
+def _on_error(context: ExceptionContext) -> None:
+    """Raise `IndexUnavailable` when the server cannot be reached or cannot write, for every caller."""
+    error = context.original_exception
+    if not isinstance(error, psycopg.OperationalError):
+        return
+    state = error.sqlstate
+    # No SQLSTATE: libpq's own failure (connection refused, the server closed the connection).
+    if state is None or state in _UNAVAILABLE or state[:2] in _UNAVAILABLE_CLASSES:
+        raise IndexUnavailable(f"the index is unavailable: {str(error).strip()}") from error
+
+
+def lock_migrations(connection: Connection) -> None:
+    """Wait until no other process migrates; the lock ends with the migration's transaction."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def create_fulltext(connection: Connection) -> None:
+    """Create the full-text column, its index and its configuration (called by the migrations)."""
+    _check_letters(connection)
+    for statement in FULLTEXT_SCHEMA:
+        connection.exec_driver_sql(statement)
+
+
+def _check_letters(connection: Connection) -> None:
+    """Refuse a database whose encoding or locale knows only ASCII letters: `[:alnum:]` and
+    lowercasing would leave é, ä or 中 out of the words."""
+    encoding, ctype = connection.execute(
+        text(
+            "SELECT pg_encoding_to_char(encoding), datctype FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+    ).one()
+    if encoding != "UTF8" or ctype in ("C", "POSIX"):
+        raise ConfigError(
+            f"the index needs a database with UTF8 encoding and a UTF-8 locale, not {encoding} and "
+            f"{ctype}: createdb --encoding UTF8 --locale C.UTF-8 --template template0"
+        )
+
+
+def drop_fulltext(connection: Connection) -> None:
+    for statement in FULLTEXT_DROP:
+        connection.exec_driver_sql(statement)
+
+
+def tsquery(query: Query, *, positive: bool = False) -> str:
+    """The query in `to_tsquery` syntax; with `positive`, its terms that are not negated, any of them
+    (what a snippet highlights). Terms are tokenized here as the index tokenizes, so only our
+    operators are syntax; a term without letters or digits stands for nothing, as in FTS5."""
+    rendered: list[str] = []
+    operator = "AND"
+    for part in query.parts:
+        if isinstance(part, str):
+            operator = part
+            continue
+        phrase = _phrase(part)
+        if phrase and positive and not part.negated:
+            rendered += ["|", phrase] if rendered else [phrase]
+        elif phrase and not positive:
+            joint = {"AND": "&", "OR": "|", "NOT": "& !"}[operator]
+            if rendered:
+                rendered += [joint, phrase]
+            else:
+                rendered.append("!" + phrase if operator == "NOT" else phrase)
+        operator = "AND"
+    return " ".join(rendered)
+
+
+def _phrase(term: Term) -> str:
+    """`'a' <-> 'b':*`, parenthesized; empty for a term with no tokens."""
+    tokens = [f"'{token}'" for token in fold(term.text)]
+    if not tokens:
+        return ""
+    if term.prefix:
+        tokens[-1] += ":*"
+    return "(" + " <-> ".join(tokens) + ")"
+
+
+def search(connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]:
+    """Pages matching `query`, best first."""
+    expression = tsquery(query)
+    parameters = {
+        "expression": expression,
+        "highlight": tsquery(query, positive=True) or expression,
+        "options": _HEADLINE,
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = connection.execute(SEARCH, parameters).all()
+    return [
+        PageMatch(
+            row.page_id,
+            row.document_id,
+            row.number,
+            row.width,
+            row.height,
+            row.path,
+            _segments(row.snippet.replace(_FENCE, ""), row.text),
+            row.rank,
+        )
+        for row in rows
+    ]
+
+
+def _segments(snippet: str, page_text: str) -> list[tuple[str, bool]]:
+    """(text, matched) pairs of a marked snippet, with `…` where it cuts the page's text, as SQLite's
+    snippet() has it."""
+    pieces = snippet.replace(_END, _START).split(_START)  # the matches are at odd indices
+    plain = "".join(pieces)
+    segments = [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
+    start = page_text.find(plain)
+    if start > 0:
+        segments.insert(0, ("…", False))
+    if start >= 0 and start + len(plain) < len(page_text):
+        segments.append(("…", False))
+    return segments
+
+
+def insert(table: Table) -> Insert:
+    """An INSERT that can say what to do ON CONFLICT."""
+    return postgresql_insert(table)
+
+
+def now(connection: Connection) -> datetime:
+    """The database server's clock, which every host sharing the index agrees on."""
+    return connection.scalar(text("SELECT clock_timestamp()"))
