@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -470,3 +472,57 @@ def test_two_indexes_on_one_database_write_concurrently(index_url: str):
     first.close()
     second.close()
     assert_fulltext_in_sync(index_url)
+
+
+def test_the_same_content_recorded_at_once_is_one_document(index_url: str):
+    """Four workers finish copies of one file at the same moment: one document, its pages once."""
+    indexes = [Index(index_url) for _ in range(4)]
+    content = document(page("THE SAME CONTENT", "TOTAL 1.00"))
+    claims = [arrive(index, f"inbox/copy-{number}.jpg") for number, index in enumerate(indexes)]
+    start = threading.Barrier(len(indexes))
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(index: Index, claimed: FileRecord) -> None:
+        start.wait()
+        try:
+            ids.append(index.record_done(claimed, 1234, 1.0, content, SILENT))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(indexes, claims, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index in indexes:
+        index.close()
+    assert errors == []
+    assert len(ids) == 4 and len(set(ids)) == 1
+    assert [row_count(index_url, table) for table in ("documents", "pages", "words")] == [1, 1, 5]
+
+
+OPEN_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from ocrwatch.index import Index
+print("ready", flush=True)
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+with Index(sys.argv[1]) as index:
+    print(index.schema_version())
+"""
+
+
+def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
+    """Two processes open a new index at once: one migrates, the other waits for it and finds it done."""
+    go = tmp_path / "go"
+    command = [sys.executable, "-c", OPEN_WHEN_TOLD, index_url, str(go)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for process in processes:  # each has imported ocrwatch and waits for `go`
+        assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    go.touch()
+    outcomes = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outcomes
+    assert [out.decode().split() for out, _ in outcomes] == [["0005"]] * 2
+    assert row_count(index_url, "alembic_version") == 1

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, select, update
 
+from ocrwatch.index import dialects
 from ocrwatch.index.tables import daemons, utc_now
 
 
@@ -31,19 +32,21 @@ class Daemons:
         self._writer = writer
 
     def register(self, node: str, pid: int, folders: Sequence[str]) -> None:
-        """A daemon starts as `node`: its earlier row, if any, is replaced."""
+        """A daemon starts as `node`: its earlier row, if any, is replaced (one upsert, so that two
+        starting under one name at once leave one row, not a unique violation)."""
         now = utc_now()
+        values = {
+            "pid": pid,
+            "folders": json.dumps(list(folders)),
+            "started_at": now,
+            "heartbeat_at": now,
+            "paused": None,
+            "paused_since": None,
+            "stopped_at": None,
+        }
         with self._writer.begin() as connection:
-            connection.execute(delete(daemons).where(daemons.c.node == node))
-            connection.execute(
-                insert(daemons).values(
-                    node=node,
-                    pid=pid,
-                    folders=json.dumps(list(folders)),
-                    started_at=now,
-                    heartbeat_at=now,
-                )
-            )
+            upsert = dialects.of(connection).insert(daemons).values(node=node, **values)
+            connection.execute(upsert.on_conflict_do_update(index_elements=[daemons.c.node], set_=values))
 
     def heartbeat(self, node: str, paused: str | None, paused_since: datetime | None) -> None:
         with self._writer.begin() as connection:
