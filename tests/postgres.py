@@ -112,10 +112,12 @@ class PostgresServer:
         with psycopg.connect(host=str(self.folder), user=SUPERUSER, dbname=database, autocommit=True) as db:
             db.execute(statement)  # type: ignore[arg-type]
 
-    def create_database(self) -> str:
+    def create_database(self, locale: str = "C.UTF-8") -> str:
         """A new, empty database owned by `ROLE`; returns its name."""
         name = f"test_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0 STRATEGY file_copy")
+        self.admin(
+            f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0 STRATEGY file_copy LOCALE '{locale}'"
+        )
         return name
 
     def drop_database(self, name: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
@@ -24,7 +24,7 @@ from ocrwatch.geometry import Quad
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
 from ocrwatch.index.dialects import sqlite as index_sqlite
 from ocrwatch.index.query import Query, Term
-from ocrwatch.index.tables import metadata
+from ocrwatch.index.tables import files, metadata
 from ocrwatch.result import DocumentText
 
 SILENT = Notice("on_done")
@@ -410,6 +410,37 @@ def test_an_outcome_is_recorded_only_under_its_claim(index: Index, receipt: Docu
     assert again.output_stem == claimed.output_stem == "a.jpg"  # the reservation stays with the arrival
     index.record_done(again, 1, 1.0, receipt, SILENT)
     assert [row.status for row in index.arrivals("/in/a.jpg")] == [FileStatus.DONE]
+
+
+def test_an_outcome_waits_for_a_claim_being_taken_and_is_then_refused(index_url: str, receipt: DocumentText):
+    """Another transaction takes the claim while the result is being recorded: the outcome waits for
+    it to commit and then sees the claim gone, rather than writing over it."""
+    with Index(index_url) as index:
+        claimed = arrive(index, "inbox/receipt.jpg")
+        outcome: list[BaseException | int] = []
+
+        def record_it() -> None:
+            try:
+                outcome.append(index.record_done(claimed, 1234, 1.0, receipt, SILENT))
+            except BaseException as error:  # reported by the assertion below
+                outcome.append(error)
+
+        other = create_engine(index_url)
+        with other.begin() as connection:
+            if other.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout = 5000")
+            taken = update(files).where(files.c.id == claimed.id).values(claim_token="another daemon's")
+            connection.execute(taken)
+            writer = threading.Thread(target=record_it)
+            writer.start()
+            writer.join(0.5)
+            assert writer.is_alive()  # it waits for the row (PostgreSQL) or the write lock (SQLite)
+        writer.join()
+        other.dispose()
+        [error] = outcome
+        assert isinstance(error, ClaimLost)
+        assert index.document_id_for_sha(receipt.sha256) is None
+        assert index.file("inbox/receipt.jpg").claim_token == "another daemon's"  # type: ignore[union-attr]
 
 
 def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: DocumentText):
