@@ -53,9 +53,10 @@ FULLTEXT_DROP = (
 )
 
 # ts_headline wraps each match in these control characters, as SQLite's snippet() does; the
-# fences U+0001 are taken out again, so the snippet is the page's own text.
+# fences U+0001 are taken out again, so the snippet is the page's own text. One fragment around the
+# best match, about as long as SQLite's 16 tokens (ts_headline never ends a fragment on a number).
 _START, _END, _FENCE = "\x02", "\x03", "\x01"
-_HEADLINE = f"StartSel={_START}, StopSel={_END}, MaxWords=16, MinWords=8, ShortWord=0, MaxFragments=1"
+_HEADLINE = f"StartSel={_START}, StopSel={_END}, MaxWords=20, MinWords=10, ShortWord=0, MaxFragments=1"
 
 # Ranked by cover density, divided by 1 + log(length) as bm25 favours short pages; negated so that,
 # as with bm25, lower is better. Only the pages returned get a snippet (ts_headline reads the text).
