@@ -27,7 +27,7 @@ from ocrwatch.errors import ConfigError, OcrwatchError
 from ocrwatch.export import ExportFormat
 from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
-from ocrwatch.index import FileStatus, Index, StoredDocument
+from ocrwatch.index import FileStatus, Index, StoredDocument, database
 from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status
 from ocrwatch.web.security import is_loopback
@@ -359,7 +359,8 @@ def serve(
             f"[yellow]note:[/] no web.token is set: only loopback clients will be answered on {web.host}"
         )
     shown = f"[{web.host}]" if ":" in web.host else web.host
-    err.print(f"ocrwatch: serving http://{shown}:{web.port}/ (index: {settings.database_url}); Ctrl-C stops")
+    shown_url = database.shown(settings.database_url)
+    err.print(f"ocrwatch: serving http://{shown}:{web.port}/ (index: {shown_url}); Ctrl-C stops")
     with _open_index(settings) as index:
         serve_web(settings, index, engine)
 

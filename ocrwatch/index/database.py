@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.index import dialects
 from ocrwatch.index.dialects import sqlite
@@ -43,6 +45,14 @@ def migrate(engine: Engine) -> None:
         config.set_main_option("script_location", MIGRATIONS)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def shown(url: str) -> str:
+    """`url` as a message may show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def schema_version(connection: Connection) -> str:
