@@ -111,8 +111,8 @@ def test_patterns_pick_images_and_skip_partial_hidden_and_own_files(tmp_path: Pa
 
 
 @pytest.fixture
-def index(tmp_path: Path):
-    with Index(f"sqlite:///{tmp_path / 'index.db'}") as opened:
+def index(index_url: str):
+    with Index(index_url) as opened:
         yield opened
 
 
@@ -181,15 +181,14 @@ def test_a_daemon_claims_only_the_folders_it_watches(index: Index) -> None:
     assert claimed is not None and claimed.root == "/other"
 
 
-def test_claims_from_several_connections_never_take_the_same_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'index.db'}"
-    with Index(url) as index:
+def test_claims_from_several_connections_never_take_the_same_file(index_url: str) -> None:
+    with Index(index_url) as index:
         index.queue.enqueue("/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(300)], delay=0)
     claimed: list[str] = []
     stems: list[str | None] = []
 
     def claimer() -> None:
-        with Index(url) as own:
+        with Index(index_url) as own:
             while record := own.queue.claim():
                 claimed.append(record.path)
                 stems.append(record.output_stem)
