@@ -1,9 +1,9 @@
 """What differs between the databases the index runs on: one module per database, one interface.
 
 Everything else in `ocrwatch.index` is portable SQLAlchemy and asks `of(connection)` for the few
-things only a database of its own kind can do: open an engine the way that database wants, create and
-query its full-text index, insert with `ON CONFLICT`, and tell the time by its own clock (so that
-several hosts sharing one index agree about it).
+things only a database of its own kind can do: open an engine the way that database wants, make
+migrations wait for each other, create and query its full-text index, insert with `ON CONFLICT`, and
+tell the time by its own clock (so that several hosts sharing one index agree about it).
 """
 
 from __future__ import annotations
