@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice, dialects
+from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
 from ocrwatch.index.query import Query, Term
 from ocrwatch.index.tables import files, metadata
@@ -139,6 +142,28 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: s
 
     with Index(index_url) as index:
         assert index.schema_version() == "0005"
+        assert [hit.page for hit in index.search("yann")] == [1]
+
+
+def test_every_migration_goes_down_and_up_again(index_url: str, receipt: DocumentText):
+    """The whole chain, down to nothing and back, on each database (batch mode is SQLite's rebuild,
+    plain ALTER TABLE on PostgreSQL)."""
+    Index(index_url).close()
+    engine = dialects.create_engine(index_url)
+    for target in ("base", "head"):
+        with index_database.writer(engine).begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", index_database.MIGRATIONS)
+            config.attributes["connection"] = connection
+            if target == "base":
+                command.downgrade(config, target)
+            else:
+                command.upgrade(config, target)
+        with engine.connect() as connection:
+            assert ("files" in inspect(connection).get_table_names()) == (target == "head")
+    engine.dispose()
+    with Index(index_url) as index:
+        record(index, "inbox/receipt.jpg", receipt)
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
