@@ -127,6 +127,15 @@ def test_a_database_whose_locale_has_only_ascii_letters_is_refused(postgres: Pos
         postgres.drop_database(name)
 
 
+def test_times_come_back_in_utc_whatever_the_servers_time_zone(postgres: PostgresServer, postgres_url: str):
+    postgres.admin(f"ALTER DATABASE {make_url(postgres_url).database} SET timezone = 'Asia/Tokyo'")
+    with Index(postgres_url) as index:
+        record(index, "inbox/a.jpg", document(page("TAN WOON YANN")))
+        stamped = index.file("inbox/a.jpg").updated_at  # type: ignore[union-attr]
+    assert stamped.utcoffset() == timedelta(0)
+    assert abs(stamped - utc_now()) < timedelta(seconds=60)
+
+
 def test_the_clock_is_the_servers(postgres_url: str):
     with Index(postgres_url) as index, index._engine.connect() as connection:
         first, second = (dialects.of(connection).now(connection) for _ in range(2))

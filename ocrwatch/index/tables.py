@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always in UTC; SQLite drops the zone, so it is put back on the way out."""
+    """A timestamp that is always in UTC on the way out: SQLite drops the zone, PostgreSQL gives its own."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -37,9 +37,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        # PostgreSQL answers in the session's time zone, which the server's settings choose.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utc_now() -> datetime:
