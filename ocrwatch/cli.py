@@ -28,6 +28,7 @@ from ocrwatch.export import ExportFormat
 from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
 from ocrwatch.index import FileStatus, Index, StoredDocument, database
+from ocrwatch.monitoring.logs import ENVIRONMENT, LogFormat, log_to_stderr
 from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status
 from ocrwatch.web.security import is_loopback
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+log = logging.getLogger("ocrwatch")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -50,6 +52,12 @@ OutputOption = Annotated[
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Index: an SQLite file or an SQLAlchemy URL (config key: database)."),
+]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format", envvar=ENVIRONMENT, help="Log lines as text, or as JSON objects, one a line."
+    ),
 ]
 
 
@@ -123,17 +131,30 @@ def scan(
 
 
 @app.command()
-def run(config: ConfigOption = None, db: DbOption = None) -> None:
+def run(
+    config: ConfigOption = None, db: DbOption = None, log_format: LogFormatOption = LogFormat.TEXT
+) -> None:
     """Watch the config's folders and read every file dropped into them, until SIGTERM or Ctrl-C."""
     from ocrwatch.watch.daemon import Daemon  # watchdog and the process pool only for this command
 
-    settings = _settings(config, db=db)
-    _log_to_stderr()
-    try:
-        with _open_index(settings) as index, _web_beside(settings, index):
+    log_to_stderr(log_format)
+    with _logged_errors():
+        settings = load_settings(config, database=db)
+        with Index(settings.database_url) as index, _web_beside(settings, index):
             Daemon(settings, index).run()
+
+
+@contextmanager
+def _logged_errors() -> Iterator[None]:
+    """For the commands whose stderr is a log (run, serve): an error that stops them is a log line too,
+    a JSON object under `--log-format json`, and exit status 2."""
+    try:
+        yield
+    except ConfigError as error:
+        log.error("config error: %s", error)
+        raise typer.Exit(2) from None
     except OcrwatchError as error:
-        err.print(f"[red]error:[/] {escape(str(error))}")
+        log.error("error: %s", error)
         raise typer.Exit(2) from None
 
 
@@ -236,17 +257,6 @@ def retry(
         raise typer.Exit(1)
 
 
-def _log_to_stderr() -> None:
-    """ocrwatch's own lines on stderr, one per event; under systemd (JOURNAL_STREAM set) journald adds
-    the time itself. Libraries keep their default: warnings and errors only."""
-    when = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(when + "%(levelname)s %(message)s"))
-    logger = logging.getLogger("ocrwatch")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-
-
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='Words, "a phrase", or a prefix*.')],
@@ -340,29 +350,26 @@ def serve(
         int | None,
         typer.Option(min=1, max=65535, help="Port to listen on (config key: web.port; default 5000)."),
     ] = None,
+    log_format: LogFormatOption = LogFormat.TEXT,
 ) -> None:
     """Serve the web page and the HTTP API: upload images, see their words, search the index."""
     from ocrwatch.web import serve as serve_web
 
-    settings = _settings(config, output, db)
-    web = settings.web.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    )
-    settings = settings.model_copy(update={"web": web})
-    try:
-        engine = create_engine(settings.engine, settings.engines)
-    except OcrwatchError as error:
-        err.print(f"[red]error:[/] {escape(str(error))}")
-        raise typer.Exit(2) from None
-    if web.token is None and not is_loopback(web.host):
-        err.print(
-            f"[yellow]note:[/] no web.token is set: only loopback clients will be answered on {web.host}"
+    log_to_stderr(log_format)
+    with _logged_errors():
+        settings = load_settings(config, output=output, database=db)
+        web = settings.web.model_copy(
+            update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
         )
-    shown = f"[{web.host}]" if ":" in web.host else web.host
-    shown_url = database.shown(settings.database_url)
-    err.print(f"ocrwatch: serving http://{shown}:{web.port}/ (index: {shown_url}); Ctrl-C stops")
-    with _open_index(settings) as index:
-        serve_web(settings, index, engine)
+        settings = settings.model_copy(update={"web": web})
+        engine = create_engine(settings.engine, settings.engines)
+        if web.token is None and not is_loopback(web.host):
+            log.warning("no web.token is set: only loopback clients will be answered on %s", web.host)
+        shown = f"[{web.host}]" if ":" in web.host else web.host
+        shown_url = database.shown(settings.database_url)
+        log.info("serving http://%s:%d/ (index: %s); Ctrl-C stops", shown, web.port, shown_url)
+        with Index(settings.database_url) as index:
+            serve_web(settings, index, engine)
 
 
 def _metadata(document: StoredDocument, settings: Settings) -> Table:

@@ -244,9 +244,9 @@ def _read(source: Path, sha256: str, engine: Engine, settings: Settings) -> tupl
         mark = perf_counter()
         if page is None:
             page = engine.read(image)
-            if source_page.reason:
-                page = replace(page, reason=source_page.reason)
-            timings["ocr"] += perf_counter() - mark
+            seconds = perf_counter() - mark
+            page = replace(page, reason=source_page.reason or page.reason, seconds=seconds)
+            timings["ocr"] += seconds
             mark = perf_counter()
         if annotating:
             annotated.append(encode_jpeg(annotate(image, page), settings.annotate.quality))

@@ -1,5 +1,6 @@
 """Every command on a PostgreSQL index, through the real CLI: `scan`, `search`, `show`, `export`,
-`retry`, `status` and `serve` (`run` is `test_arrivals.py`'s, on both databases)."""
+`retry`, `status` and `serve` with its dashboard and metrics (`run` is `test_arrivals.py`'s, on both
+databases)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ from tests.webserver import free_port
 
 
 def get(url: str) -> dict:
+    return json.loads(read(url))
+
+
+def read(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
+        return response.read().decode()
 
 
 def serving(port: int, deadline: float = 120.0) -> None:
@@ -76,6 +81,8 @@ def test_every_command_works_on_postgresql(tmp_path: Path, data_dir: Path, postg
         serving(port)
         hits = get(f"http://127.0.0.1:{port}/api/search?q=taman")
         stats = get(f"http://127.0.0.1:{port}/api/stats")
+        board = get(f"http://127.0.0.1:{port}/api/dashboard")
+        metrics = read(f"http://127.0.0.1:{port}/metrics")
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
@@ -83,4 +90,6 @@ def test_every_command_works_on_postgresql(tmp_path: Path, data_dir: Path, postg
     assert hit["path"] == str(inbox / "receipt.jpg") and hit["words"], hit
     assert any(segment["match"] and segment["text"].upper() == "TAMAN" for segment in hit["snippet"])
     assert (stats["counts"]["done"], stats["counts"]["queued"]) == (1, 1)
+    assert "receipt.jpg" in json.dumps(board)
+    assert 'ocrwatch_files{folder="",status="done"} 1.0' in metrics
     assert "index: postgresql+psycopg://ocrwatch@/" in errors.decode()

@@ -285,7 +285,8 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     # An allow-list: webhooks and web.enabled need IP sockets, sd_notify a Unix socket; nothing more.
     assert not settings["RestrictAddressFamilies"].startswith("~")
     assert set(settings["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
-    assert "WatchdogSec" not in settings, "the daemon sends no WATCHDOG=1: systemd would kill it"
+    # The main loop pings at half the interval; the interval must outlast a wait for a locked index.
+    assert int(settings["WatchdogSec"]) >= 30 and settings["NotifyAccess"] == "main"
     # verify checks that ExecStart's program exists: point it at this checkout's entry point.
     program = settings["ExecStart"].split()[0]
     entry_point = Path(sys.executable).with_name("ocrwatch")

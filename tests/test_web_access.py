@@ -123,7 +123,7 @@ def test_the_page_opened_with_its_token_works_as_the_readme_says(
         page = get(f"{remote}/", token=TOKEN)
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert page.headers["referrer-policy"] == "no-referrer"  # the token in the address stays here
-        script = get(f"{remote}/static/app.js", token=TOKEN)
+        script = get(f"{remote}/static/api.js", token=TOKEN)
         assert script.status_code == 200 and 'searchParams.get("token")' in script.text
         assert get(f"{remote}/api/stats", {"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         # An image URL with ?token= passes the guard: the answer is about the document, not access.

@@ -82,4 +82,6 @@ def test_the_schema_describes_every_endpoint(api_schema) -> None:
         "/api/documents/{document_id}/pages/{page}/thumbnail",
         "/api/health",
         "/api/stats",
+        "/api/dashboard",
+        "/api/files/{file_id}/retry",
     } <= paths

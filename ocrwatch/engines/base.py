@@ -35,6 +35,8 @@ class PageText:
     turned to be read: `rotation` says by how much, in degrees clockwise (0, 90, 180 or 270).
     `engine` is what read the page, `source` where its text came from (`ocr`, or `text-layer`: a PDF's
     own text), and `reason` why that was chosen, in words; empty when nothing had to be chosen.
+    `seconds` is how long the OCR of the page took (for the OCR time metrics); None for a page whose
+    text came from its own layer, and until the pipeline has timed it.
     """
 
     width: int
@@ -45,6 +47,7 @@ class PageText:
     engine: str = ""
     source: str = "ocr"
     reason: str = ""
+    seconds: float | None = None
 
     @property
     def text(self) -> str:

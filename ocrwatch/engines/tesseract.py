@@ -40,6 +40,8 @@ class TesseractEngine:
             os.environ["OMP_THREAD_LIMIT"] = str(options.threads)
         tesserocr = _import_tesserocr()
         self._ril = tesserocr.RIL
+        self._psm = options.psm
+        self._single_line = tesserocr.PSM.SINGLE_LINE
         folder, installed = _installed_languages(tesserocr, options.tessdata)
         check_languages(options.lang, folder, installed)
         self.version = tesserocr.tesseract_version().split()[1]
@@ -74,6 +76,18 @@ class TesseractEngine:
             )
         self._api.Clear()
         return PageText(width=width, height=height, words=words, lines=lines, engine=self.name)
+
+    def read_line(self, gray: np.ndarray) -> str:
+        """The text of a grey image that holds one line (a word's crop, say), read as a single line."""
+        height, width = gray.shape[:2]
+        pixels = np.ascontiguousarray(gray, dtype=np.uint8)
+        self._api.SetPageSegMode(self._single_line)
+        try:
+            self._api.SetImageBytes(pixels.tobytes(), width, height, 1, width)
+            return self._api.GetUTF8Text()
+        finally:
+            self._api.Clear()
+            self._api.SetPageSegMode(self._psm)
 
 
 def check_languages(lang: str, folder: Path, installed: set[str]) -> None:

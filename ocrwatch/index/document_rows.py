@@ -60,6 +60,7 @@ def _insert_pages(connection: Connection, document_id: int, content: list[PageTe
             "engine": page.engine,
             "source": page.source,
             "reason": page.reason,
+            "seconds": page.seconds,
         }
         for number, page in enumerate(content, start=1)
     ]
@@ -149,6 +150,7 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
         engine=row.engine,
         source=row.source,
         reason=row.reason,
+        seconds=row.seconds,
         words=[Word(text=w.text, score=w.score, box=_load(w.box)) for w in word_rows],
         lines=[
             Line(text=line.text, score=line.score, box=_load(line.box), words=tuple(members[line.number]))

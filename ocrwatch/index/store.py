@@ -18,10 +18,12 @@ from sqlalchemy import Connection, delete, func, or_, select, update
 from ocrwatch.errors import ClaimLost
 from ocrwatch.index import database, dialects, document_rows, outbox
 from ocrwatch.index.daemons import Daemons
+from ocrwatch.index.overview import Overview
 from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue, claim_held
 from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
 from ocrwatch.index.tables import documents, files, utc_now
+from ocrwatch.index.tallies import Tallies
 from ocrwatch.result import DocumentText
 
 
@@ -35,6 +37,8 @@ class Index:
         self.queue = Queue(self._engine, self._writer)
         self.outbox = outbox.Outbox(self._engine, self._writer)
         self.daemons = Daemons(self._engine, self._writer)
+        self.overview = Overview(self._engine)
+        self.tallies = Tallies(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()

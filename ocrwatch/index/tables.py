@@ -123,11 +123,13 @@ pages = Table(
     Column("engine", Text, nullable=False, server_default=""),
     Column("source", String(16), nullable=False, server_default="ocr"),
     Column("reason", Text, nullable=False, server_default=""),
+    Column("seconds", Float),
     UniqueConstraint("document_id", "number"),
 )
 """`number` is 1-based; `text` is what the full-text index reads; `rotation` (degrees clockwise) is
 how far the page was turned to be read; `engine`, `source` and `reason` say what read it, from
-where (OCR or a PDF's text layer) and why."""
+where (OCR or a PDF's text layer) and why; `seconds` how long its OCR took (NULL for a page read
+from its text layer, or stored before it was kept), for `/metrics`."""
 
 lines = Table(
     "lines",

@@ -11,6 +11,11 @@ A fault outside the files (a full disk, a locked or unreachable index) pauses th
 (`pause.py`): nothing is claimed, nothing fails, and what could not be recorded waits in memory
 until the fault clears. SIGTERM or SIGINT stops claiming, lets the files in hand finish within
 `stop_timeout_seconds` and puts the rest back in the queue.
+
+Under systemd's watchdog every turn of the loop pings it (`monitoring/watchdog.py`), and so do the
+steps within a turn that can take a while (a rescan, hashing files, recording results while the
+index is locked: each wait is bounded by its busy timeout). A pause is no exception: the loop turns
+on, probing. Only a loop that hangs stops pinging, and systemd restarts it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ocrwatch.engines import ENGINES
 from ocrwatch.errors import ClaimLost, ConfigError, Fault, IndexUnavailable, NoSpace, OcrwatchError
 from ocrwatch.hooks import Hooks
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.monitoring.watchdog import Watchdog
 from ocrwatch.outputs.atomic import remove_leftovers
 from ocrwatch.pipeline import NoticeFor, OcrJob, Outcome, Status, fail, finish, prepare, unexpected
 from ocrwatch.watch import observer, printable, scanner, settle
@@ -69,6 +75,7 @@ class Daemon:
         self.node = f"{socket.gethostname()}:{os.getpid()}"
         self._stop_signal = "an error"
         self._pause = Pause(index, self.node)
+        self._watchdog = Watchdog.from_environment()
 
     def run(self) -> None:
         """Watch until SIGTERM or SIGINT; raises `ConfigError` when the folders cannot be watched and
@@ -112,6 +119,7 @@ class Daemon:
     def _loop(self) -> None:
         next_rescan = next_heartbeat = next_after = monotonic()
         while not self._stopping.is_set():
+            self._watchdog.ping()
             try:
                 if self._pause.probe_due() and self._pause.probe():
                     next_rescan = monotonic()  # events taken while paused may not have been queued
@@ -132,6 +140,7 @@ class Daemon:
             except Fault as fault:
                 self._paused(fault)
             for finished in self._workers.wait(TICK):
+                self._watchdog.ping()  # each record may wait out the index's busy timeout
                 self._collect(finished)
 
     def _check(self) -> None:
@@ -212,6 +221,7 @@ class Daemon:
 
     def _rescan(self) -> None:
         for root, profile in self.profiles.items():
+            self._watchdog.ping()  # a walk of a large folder (over NFS) takes a while
             if queued := self._enqueue(profile, list(scanner.walk(self._patterns[root]))):
                 log.info("rescan of %s: %d new or changed files queued", profile.folder, queued)
 
@@ -232,6 +242,7 @@ class Daemon:
 
     def _fill(self) -> None:
         while self._workers.free() > 0 and not self._stopping.is_set() and not self._pause.active:
+            self._watchdog.ping()  # each file is hashed here, a large one for seconds
             record = self.index.queue.claim(list(self.profiles))
             if record is None:
                 return
@@ -261,7 +272,7 @@ class Daemon:
             if job.status is Status.DUPLICATE:
                 self._after(profile, job)
             else:
-                self._log(job)  # skipped: the file its path's previous arrival recorded, only touched
+                self._log(profile, job)  # skipped: the file its path's previous arrival recorded, touched
         elif any(held.sha256 == job.sha256 for held in self._workers.in_hand()):
             self.index.queue.defer(record, job.size, job.mtime, SAME_CONTENT_WAIT)
         else:
@@ -330,6 +341,7 @@ class Daemon:
                 record.attempts + 1,
                 self.settings.retries + 1,
                 error,
+                extra={"path": record.path, "folder": record.root, "attempt": record.attempts + 1},
             )
             return
         outcome = fail(self.index, record, error, perf_counter() - started, self._notice(profile), sha256)
@@ -343,7 +355,7 @@ class Daemon:
         moved = None
         if has_after_action(profile, failed):
             moved = self._apply_after_action(profile, outcome.record, failed, outcome.error)
-        self._log(outcome, moved)
+        self._log(profile, outcome, moved)
         self._hooks.wake()
 
     def _after_actions_due(self) -> None:
@@ -379,14 +391,25 @@ class Daemon:
         self._safely(lambda: self.index.record_after_action(record, None if moved is None else str(moved)))
         return moved
 
-    def _log(self, outcome: Outcome, moved: Path | None = None) -> None:
-        """One line per file for journald: outcome, path, seconds, and why or where it went."""
+    def _log(self, profile: Profile, outcome: Outcome, moved: Path | None = None) -> None:
+        """One line per file for journald: outcome, path, seconds, and why or where it went; the same
+        as fields of their own for `--log-format json`."""
         line = f"{outcome.status.value} {printable(outcome.path)} {outcome.seconds:.2f} s"
+        fields: dict[str, object] = {
+            "status": outcome.status.value,
+            "path": str(outcome.path),
+            "folder": str(profile.folder),
+            "seconds": round(outcome.seconds, 3),
+        }
+        if outcome.status is Status.DONE:
+            fields |= {"engine": profile.settings.engine, "pages": outcome.pages}
         if outcome.error:
             line += f": {outcome.error}"
+            fields["error"] = outcome.error
         if moved:
             line += f" → {printable(moved)}"
-        (log.warning if outcome.error else log.info)(line)
+            fields["moved_to"] = str(moved)
+        (log.warning if outcome.error else log.info)(line, extra=fields)
 
     def _finish_in_hand(self, deadline: float) -> None:
         """Give the files being read until `deadline` to finish; queue the rest again."""

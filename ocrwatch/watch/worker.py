@@ -22,6 +22,7 @@ import numpy as np
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines import Engine, PageText, create_engine
 from ocrwatch.errors import EngineError, OcrwatchError
+from ocrwatch.monitoring.logs import like_parent
 from ocrwatch.pipeline import OcrJob, read_pages, unexpected, write_job_outputs
 from ocrwatch.result import DocumentText
 
@@ -98,6 +99,7 @@ def main(connection: Connection, engine: str, settings: EngineSettings, parent_p
     # A terminal's Ctrl-C and systemd's SIGTERM reach the whole group: the daemon decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    like_parent()
     parent = _Parent(connection)
     engines: dict[str, Engine] = {}
     try:

@@ -19,17 +19,18 @@ from ocrwatch.engines import PageText
 from ocrwatch.index import FileStatus, StoredDocument
 from ocrwatch.outputs.jsonfile import page_to_dict
 from ocrwatch.pipeline import Status
-from ocrwatch.web import images
+from ocrwatch.web import dashboard, images
 from ocrwatch.web.problems import Refused
 from ocrwatch.web.schemas import (
+    DashboardOut,
     DocumentOut,
-    FailureOut,
     HealthOut,
     HitOut,
     HitWord,
     ImageIn,
     OcrOut,
     Problem,
+    RetryOut,
     SearchOut,
     SnippetSegment,
     StatsOut,
@@ -47,7 +48,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         400: "Bad request: bad base64, an empty upload, a query that cannot be searched",
         401: "A token is required or the one sent is wrong",
         403: "Refused: a client beyond loopback without a configured token, another site's page",
-        404: "No such document, page or image",
+        404: "No such document, page, image or file",
         413: "The upload is over web.max_upload_mb, or an image over documents.max_pixels",
         415: "Not an image or PDF",
         422: "The request does not fit the schema, or the image is damaged",
@@ -65,6 +66,7 @@ def services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(services)]
 DocumentId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a document id")]
+FileId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="an arrival's id (a failure's `id`)")]
 PageNumber = Annotated[int, PathParam(ge=1, le=100_000, description="1-based page number")]
 
 
@@ -219,11 +221,40 @@ def stats(app: ServicesDep) -> StatsOut:
     return StatsOut(
         counts={status.value: count for status, count in counts.items()},
         queue=counts[FileStatus.QUEUED] + counts[FileStatus.PROCESSING],
-        recent_failures=[
-            FailureOut(path=r.path, error=r.error, attempts=r.attempts, updated_at=r.updated_at)
-            for r in app.index.recent_failures(10)
-        ],
+        recent_failures=[dashboard.failure(record) for record in app.index.recent_failures(10)],
     )
+
+
+@router.get(
+    "/dashboard",
+    summary="The hot folder at a glance: folders, daemons, failures, the latest documents",
+    response_model=DashboardOut,
+    responses={304: {"description": "Nothing changed since the ETag sent in If-None-Match"}},
+)
+def dashboard_bundle(app: ServicesDep, request: Request, response: Response) -> DashboardOut | Response:
+    """Per watched folder its files by state and the daemons that watch it (running, paused and why,
+    stopped), the latest failures with their reasons, and the documents read last.
+
+    Answers carry an ETag; a request whose If-None-Match holds it gets 304 while nothing changed,
+    at the cost of a few index look-ups: poll it so.
+    """
+    etag = app.dashboard.etag()
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return app.dashboard.bundle(etag)
+
+
+@router.post(
+    "/files/{file_id}/retry",
+    summary="Read a failed file again once its cause is fixed (as `ocrwatch retry`)",
+    responses={409: {"model": Problem, "description": "Not failed, or its original is no longer there"}},
+)
+def retry(file_id: FileId, app: ServicesDep) -> RetryOut:
+    """Put the failed file back in the queue, attempts reset; the daemon watching its folder reads it
+    again. Refused for a file that is not failed, or whose original was moved away."""
+    return dashboard.retry(app.index, file_id)
 
 
 def _document(app: Services, document_id: int) -> StoredDocument:

@@ -10,8 +10,9 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from ocrwatch import __version__
@@ -19,6 +20,7 @@ from ocrwatch.config import Settings
 from ocrwatch.engines import Engine
 from ocrwatch.errors import OcrwatchError
 from ocrwatch.index import Index
+from ocrwatch.monitoring import metrics
 from ocrwatch.web import api
 from ocrwatch.web.problems import Refused, status_for
 from ocrwatch.web.security import Guard
@@ -54,6 +56,7 @@ def create_app(
     app.state.services = Services(settings, index, engine, engine_lock or threading.Lock())
     app.include_router(api.router)
     _add_page(app)
+    _add_metrics(app, index)
     _add_error_handlers(app)
     app.add_middleware(
         BodyLimit,
@@ -70,6 +73,16 @@ def _add_page(app: FastAPI) -> None:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _add_metrics(app: FastAPI, index: Index) -> None:
+    """Prometheus's scrape target, behind the same access rule as the API (`security.py`). A plain
+    function: the framework runs it in its thread pool, so the index queries never block the loop."""
+    registry = metrics.registry(index)
+
+    @app.get("/metrics", include_in_schema=False)
+    def scrape() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -116,6 +129,7 @@ def make_server(
         host=settings.web.host,
         port=settings.web.port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go to the process's own log lines (`--log-format`)
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,

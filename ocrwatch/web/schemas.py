@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -122,13 +123,70 @@ class HealthOut(BaseModel):
 
 
 class FailureOut(BaseModel):
+    id: int = Field(description="the arrival (a row of the index's files), for its retry")
     path: str
+    folder: str | None = Field(description="the watched folder it was found in; null: scanned or uploaded")
     error: str | None
     attempts: int
     updated_at: datetime
+    moved_to: str | None = Field(description="where on_failure: move put the original, when it did")
+    retry_url: str | None = Field(
+        description="POST here to read it again; null when the original is gone from where it was found, "
+        "or it was not found by the daemon (scanned or uploaded: read it again that way)"
+    )
 
 
 class StatsOut(BaseModel):
     counts: dict[str, int] = Field(description="paths in each state: queued, processing, done, failed, ...")
     queue: int = Field(description="paths waiting or being read (queued + processing)")
     recent_failures: list[FailureOut]
+
+
+class FolderCounts(BaseModel):
+    queued: int = Field(description="waiting in the queue, settling or waiting to retry included")
+    processing: int = Field(description="in hand: claimed by a worker, being read")
+    done: int
+    failed: int
+    duplicate: int
+
+
+class FolderOut(BaseModel):
+    folder: str | None = Field(description="a watched folder; null: files scanned or uploaded")
+    counts: FolderCounts
+    daemons: list[str] = Field(description="the nodes of the daemons that watch it")
+
+
+class DaemonOut(BaseModel):
+    node: str
+    pid: int
+    folders: list[str]
+    state: Literal["running", "paused", "stopped"]
+    reason: str | None = Field(description="why it paused (a full disk, the database), while paused")
+    since: datetime | None = Field(description="when it paused, or stopped")
+    started_at: datetime
+    heartbeat_at: datetime = Field(description="its last sign of life: a running daemon's comes every 10 s")
+
+
+class RecentDocumentOut(BaseModel):
+    id: int
+    path: str | None = Field(description="its first-recorded file")
+    pages: int
+    created_at: datetime
+    document_url: str
+    thumbnail_url: str = Field(description="the first page's thumbnail")
+
+
+class DashboardOut(BaseModel):
+    """The hot folder at a glance. Poll it with If-None-Match: 304 while nothing changed."""
+
+    now: datetime = Field(description="the server's clock, to tell ages by")
+    folders: list[FolderOut]
+    daemons: list[DaemonOut]
+    failures: list[FailureOut] = Field(description="the latest failures, latest first")
+    recent: list[RecentDocumentOut] = Field(description="the documents read last, latest first")
+
+
+class RetryOut(BaseModel):
+    id: int
+    path: str
+    status: str = Field(examples=["queued"])

@@ -5,7 +5,8 @@
   (Forwarded, X-Forwarded-For, X-Real-IP) counts as remote: a proxy on this machine is not a user.
 - Browsers: a loopback request from another site (its Origin differs) is refused, and so is a Host
   the server does not answer to, which stops DNS-rebinding pages from reading the index.
-- The page and its scripts are served to anyone who may connect; they hold no data.
+- The page and its scripts are served to anyone who may connect; they hold no data. `/metrics` does
+  (folders, counts): it is guarded as the API is, and Prometheus sends the token as a Bearer header.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
     def check(self, scope) -> tuple[int, str, dict[str, str]] | None:
-        if not scope["path"].startswith("/api/"):
+        if not (scope["path"].startswith("/api/") or scope["path"] == "/metrics"):
             return None
         headers = dict(scope["headers"])
         client = scope.get("client")

@@ -17,6 +17,7 @@ from ocrwatch.documents import open_pages
 from ocrwatch.engines import Engine, PageText
 from ocrwatch.index import Index
 from ocrwatch.pipeline import Outcome, Pipeline
+from ocrwatch.web.dashboard import Dashboard
 
 UPLOADS = "uploads"
 """Folder under the output folder where indexed uploads are kept, each with its outputs beside it."""
@@ -29,9 +30,11 @@ class Services:
     engine: Engine
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     pipeline: Pipeline = field(init=False)
+    dashboard: Dashboard = field(init=False)
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(self.settings, self.index, self.engine)
+        self.dashboard = Dashboard(self.index)
 
     @property
     def uploads(self) -> Path:

@@ -2,8 +2,9 @@
 
 Measured on four sets (README, "Measured"): RapidOCR reads photos, receipts and invoices (tables,
 forms) better; Tesseract reads pages of running text better and in a third of the time. So a page's
-kind is told first from image statistics (`kind.py`, 20-40 ms): photos, receipts and forms go to
-RapidOCR alone. A page of running text is read by Tesseract and its reading checked (`check.py`); one
+kind is told first from image statistics (`kind.py`, 20-40 ms): photos and receipts go to RapidOCR
+alone; forms to RapidOCR, with the words it ran together split where Tesseract sees a space
+(`spaces.py`). A page of running text is read by Tesseract and its reading checked (`check.py`); one
 Tesseract read without confidence, or in a script it has no language for, is read again by RapidOCR,
 whose reading is then kept. Reading every page with both would cost 1.1-1.35 times the slower engine.
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines.auto.check import cjk_share, review
-from ocrwatch.engines.auto.kind import DOCUMENT, page_kind
+from ocrwatch.engines.auto.kind import DOCUMENT, FORM, page_kind
+from ocrwatch.engines.auto.spaces import split_run_together
 from ocrwatch.engines.base import PageText
 from ocrwatch.engines.rapidocr import RapidOcrEngine
 from ocrwatch.engines.tesseract import TesseractEngine
@@ -44,6 +46,11 @@ class AutoEngine:
 
     def read(self, image: np.ndarray) -> PageText:
         kind = page_kind(image)
+        if kind.name == FORM and self._tesseract is not None:
+            page = split_run_together(image, self._rapidocr.read(image), self._tesseract)
+            return replace(
+                page, reason=f"{kind.name}: rapidocr, words run together split by tesseract ({kind.why})"
+            )
         if kind.name != DOCUMENT:
             return self._by_rapidocr(image, f"{kind.name}: rapidocr ({kind.why})")
         if self._tesseract is None:
