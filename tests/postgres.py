@@ -3,7 +3,7 @@ temporary folder, reached through a unix socket in that folder only (no TCP port
 never collide).
 
 PostgreSQL refuses to run as root, so when the tests run as root the cluster belongs to `nobody`.
-fsync is off: a test cluster never has to survive a power cut, and every commit is 10x faster.
+fsync is off: a test cluster never has to survive a power cut, and commits need not wait for the disk.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import psycopg
@@ -41,9 +42,8 @@ def bindir() -> Path:
     if pg_config := shutil.which("pg_config"):
         found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         candidates.append(found.stdout.strip())
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2]))[
-        ::-1
-    ]
+    debian = glob.glob("/usr/lib/postgresql/*/bin")
+    candidates += sorted(debian, key=lambda path: int(Path(path).parent.name), reverse=True)
     for candidate in candidates:
         if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
             return Path(candidate)
@@ -69,6 +69,19 @@ class PostgresServer:
             raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr.strip()}")
 
     def start(self) -> PostgresServer:
+        """initdb and start; a cluster that fails to come up is removed again."""
+        try:
+            self._create()
+            self.resume()
+            self.admin(f"CREATE ROLE {ROLE} LOGIN")
+        except BaseException:
+            with suppress(RuntimeError):  # it may not have started
+                self.pause()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        return self
+
+    def _create(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.folder, UNPRIVILEGED)
         self._run(
@@ -88,9 +101,6 @@ class PostgresServer:
         settings = {**SETTINGS, "unix_socket_directories": str(self.folder)}
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
-        self.resume()
-        self.admin(f"CREATE ROLE {ROLE} LOGIN")
-        return self
 
     def stop(self) -> None:
         """Stop the server (fast: open connections are cut) and remove its folder."""
@@ -107,9 +117,9 @@ class PostgresServer:
         log = str(self.folder / "log")
         self._run(str(self.bin / "pg_ctl"), "--pgdata", str(self.data), "--log", log, "--wait", "start")
 
-    def admin(self, statement: str, database: str = "postgres") -> None:
+    def admin(self, statement: str) -> None:
         """Run one statement as the superuser, outside a transaction (CREATE DATABASE needs that)."""
-        with psycopg.connect(host=str(self.folder), user=SUPERUSER, dbname=database, autocommit=True) as db:
+        with psycopg.connect(host=str(self.folder), user=SUPERUSER, dbname="postgres", autocommit=True) as db:
             db.execute(statement)  # type: ignore[arg-type]
 
     def create_database(self, locale: str = "C.UTF-8") -> str:
