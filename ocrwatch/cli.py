@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +27,13 @@ from ocrwatch.errors import ConfigError, OcrwatchError
 from ocrwatch.export import ExportFormat
 from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
-from ocrwatch.index import FileStatus, Index, StoredDocument, database
+from ocrwatch.index import FileStatus, Filters, Index, Sort, StoredDocument, database
+from ocrwatch.index.daemons import DaemonState
+from ocrwatch.index.filters import moment
 from ocrwatch.monitoring.logs import ENVIRONMENT, LogFormat, log_to_stderr
 from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status
+from ocrwatch.places import Places
 from ocrwatch.web.security import is_loopback
 
 app = typer.Typer(
@@ -184,6 +187,7 @@ def status(
 ) -> None:
     """Print the daemons, the queue, the files in hand, the count in each state and the latest failures."""
     settings = _settings(config, db=db)
+    places = Places(settings.profiles())
     with _open_index(settings) as index:
         counts = index.counts()
         retrying = index.queue.waiting_to_retry()
@@ -191,16 +195,14 @@ def status(
         in_hand = index.queue.in_processing()
         latest = index.recent_failures(failures)
         daemons = index.daemons.all()
-    now = datetime.now(UTC)
+        now = index.now()  # every stored time is the index's clock, whichever host wrote it
     for daemon in daemons:
-        if daemon.stopped_at:
-            state = f"stopped {_age(now, daemon.stopped_at)} ago"
-        elif daemon.paused and daemon.paused_since:
-            state = f"paused for {_age(now, daemon.paused_since)}: {daemon.paused}"
-        else:
-            state = "running"
-        seen = _age(now, daemon.heartbeat_at)
-        out.print(f"daemon {escape(daemon.node)}: {escape(state)} (last heartbeat {seen} ago)")
+        folders = ", ".join(daemon.folders)
+        out.print(
+            f"daemon {escape(daemon.node)}: {escape(_daemon_state(daemon, now))}; "
+            f"{daemon.in_hand} files in hand; folders {escape(folders)} "
+            f"(last heartbeat {_age(now, daemon.heartbeat_at)} ago)"
+        )
     table = Table.grid(padding=(0, 2))
     table.add_column()
     table.add_column(justify="right")
@@ -211,12 +213,27 @@ def status(
     waited = f", the oldest queued {_age(now, oldest)} ago" if oldest else ""
     out.print(f"queue: {queue} files ({retrying} waiting to retry{waited})")
     for record in in_hand:
-        out.print(f"  in hand for {_age(now, record.updated_at)}: {escape(record.path)}")
+        holder = f" by {record.claimed_by}" if record.claimed_by else ""
+        out.print(
+            f"  in hand{escape(holder)} for {_age(now, record.updated_at)}: {escape(places.shown(record))}"
+        )
     if latest:
         out.print("latest failures:")
     for record in latest:
         when = record.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        out.print(f"  {when}  {escape(record.path)}: {escape(record.error or '')}")
+        out.print(f"  {when}  {escape(places.shown(record))}: {escape(record.error or '')}")
+
+
+def _daemon_state(daemon: DaemonState, now: datetime) -> str:
+    """running, paused (and why), stopped, or stale: silent past its lease, its files going to the others."""
+    if daemon.stopped_at:
+        return f"stopped {_age(now, daemon.stopped_at)} ago"
+    if daemon.stale(now):
+        return "stale: no heartbeat within its lease; the other daemons take its files"
+    if daemon.paused:
+        since = f" for {_age(now, daemon.paused_since)}" if daemon.paused_since else ""
+        return f"paused{since}: {daemon.paused}"
+    return "running"
 
 
 def _age(now: datetime, then: datetime) -> str:
@@ -244,14 +261,16 @@ def retry(
         err.print("[red]error:[/] name the files to retry, or pass --failed for every failed file")
         raise typer.Exit(2)
     settings = _settings(config, db=db)
-    wanted = None if failed and not paths else [os.path.abspath(path) for path in paths or ()]
+    places = Places(settings.profiles())
+    wanted = None if failed and not paths else [places.target(path) for path in paths or ()]
     with _open_index(settings) as index:
         queued = index.queue.retry_failed(wanted)
-    for path in queued:
-        out.print(f"queued again: {escape(path)}")
-    missing = sorted(set(wanted or ()) - set(queued))
-    for path in missing:
-        err.print(f"{escape(path)}: no failed file at this path")
+    for record in queued:
+        out.print(f"queued again: {escape(places.shown(record))}")
+    found = {record.place or record.path for record in queued}
+    missing = [target for target in wanted or () if target not in found]
+    for target in missing:
+        err.print(f"{escape(str(target))}: no failed file at this path")
     err.print(f"{len(queued)} files queued again")
     if missing:
         raise typer.Exit(1)
@@ -259,16 +278,40 @@ def retry(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "a phrase", or a prefix*.')],
+    query: Annotated[
+        str,
+        typer.Argument(help='Words, "a phrase", a prefix*; after:DATE before:DATE folder:NAME type:pdf too.'),
+    ],
     config: ConfigOption = None,
     db: DbOption = None,
     limit: Annotated[int, typer.Option(min=1, help="How many hits to show.")] = 20,
+    exact: Annotated[bool, typer.Option(help="Only words as typed, not their misreadings.")] = False,
+    after: Annotated[
+        str | None, typer.Option(help="Read on or after this ISO date (or date and time).")
+    ] = None,
+    before: Annotated[str | None, typer.Option(help="Read before this ISO date (or date and time).")] = None,
+    folder: Annotated[
+        str | None, typer.Option(help="Found in this watched folder (its path or name).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--type", help="image, pdf, an extension (png) or a media type.")
+    ] = None,
+    sort: Annotated[
+        Sort, typer.Option(help="relevance (best first) or date (newest first).")
+    ] = Sort.RELEVANCE,
 ) -> None:
-    """Search the index; hits are ranked best first with the matching words highlighted."""
+    """Search the index; hits are ranked best first with the matching words highlighted. Pages found
+    only through misreadings of a word (`totai` for `total`) come last, marked with ~."""
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
         try:
-            hits = index.search(query, limit=limit)
+            filters = Filters(
+                after=None if after is None else moment(after, "--after"),
+                before=None if before is None else moment(before, "--before"),
+                folder=folder,
+                type=kind,
+            )
+            hits = index.search(query, limit=limit, filters=filters, sort=sort, exact=exact)
         except OcrwatchError as error:
             err.print(f"[red]error:[/] {escape(str(error))}")
             raise typer.Exit(2) from None
@@ -279,7 +322,8 @@ def search(
         snippet = "".join(
             f"[bold yellow]{escape(t)}[/]" if marked else escape(t) for t, marked in hit.snippet
         )
-        out.print(f"[bold]{escape(hit.path)}[/] [dim]page {hit.page} · id {hit.document_id}[/]")
+        close = " · ~ a close match" if hit.fuzzy else ""
+        out.print(f"[bold]{escape(hit.path)}[/] [dim]page {hit.page} · id {hit.document_id}{close}[/]")
         out.print(f"  {' '.join(snippet.split())}")
 
 
@@ -291,10 +335,10 @@ def show(
 ) -> None:
     """Print a document's text and metadata."""
     settings = _settings(config, db=db)
+    places = Places(settings.profiles())
     with _open_index(settings) as index:
-        document = index.document(int(target)) if target.isdigit() else None
-        document = document or index.document_for_path(os.path.abspath(target))
-        record = None if document else index.file(os.path.abspath(target))
+        document = find_document(index, target, places)
+        record = None if document else index.file(places.target(target))
     if document is None:
         if record is not None:
             err.print(f"{target}: {record.status.value}" + (f": {record.error}" if record.error else ""))
@@ -322,7 +366,7 @@ def export(
         raise typer.Exit(2)
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
-        document = find_document(index, target)
+        document = find_document(index, target, Places(settings.profiles()))
     if document is None:
         err.print(f"{target}: not in the index (or it failed: see ocrwatch show)")
         raise typer.Exit(1)

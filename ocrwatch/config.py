@@ -270,7 +270,12 @@ class WatchFolder(Strict):
     """One entry of `watch:`: a folder, and what it sets differently from the top level."""
 
     folder: Path
-    name: str | None = Field(None, description="for logs; the folder's path when not given")
+    name: str | None = Field(
+        None,
+        min_length=1,
+        pattern=r"^[^/:]+$",
+        description="the folder's name in the index, the same on every host; default: its base name",
+    )
     output: Path | None = None
     engine: str | None = None
     include: tuple[str, ...] | None = None
@@ -328,6 +333,12 @@ class Settings(FolderOptions):
     timeout_per_page_seconds: float = Field(
         60.0, ge=0, description="...plus this much for each page opened, so that a long PDF gets longer"
     )
+    node: str | None = Field(
+        None, min_length=1, description="this daemon's name among those sharing the index; default host:pid"
+    )
+    lease_seconds: float = Field(
+        60.0, gt=0, description="a claim lapses this long after its daemon last renewed it (every third)"
+    )
 
     @model_validator(mode="after")
     def _check_watch(self) -> Self:
@@ -349,7 +360,13 @@ class Settings(FolderOptions):
                 raise ValueError(f"{where}: on_success: move needs a done: folder to move originals to")
             if settings.on_failure is OnFailure.MOVE and settings.failed is None:
                 raise ValueError(f"{where}: on_failure: move needs a failed: folder to move originals to")
-            profiles.append(Profile(entry.name or str(folder), folder, settings))
+            profiles.append(Profile(entry.name or folder.name, folder, settings))
+        names = [profile.name for profile in profiles]
+        if len(set(names)) < len(names):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(
+                f"watch: the folder name {twice[0]!r} is used twice; give each folder a `name:` of its own"
+            )
         for one in profiles:
             for other in profiles:
                 if one is not other and one.folder.is_relative_to(other.folder):

@@ -8,7 +8,6 @@ document's recorded paths still holds the content that was read.
 from __future__ import annotations
 
 import dataclasses
-import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ocrwatch.config import OutputFormat
 from ocrwatch.errors import OriginalChanged
 from ocrwatch.index import Index, StoredDocument
 from ocrwatch.outputs import render
+from ocrwatch.places import Places
 
 
 class ExportFormat(StrEnum):
@@ -30,10 +30,11 @@ class ExportFormat(StrEnum):
         return OutputFormat.TEXT if self is ExportFormat.TXT else OutputFormat(self.value)
 
 
-def find(index: Index, target: str) -> StoredDocument | None:
-    """The document with id `target`, or the one read from the path `target`."""
+def find(index: Index, target: str, places: Places) -> StoredDocument | None:
+    """The document with id `target`, or the one read from the path `target` (in a watched folder: from
+    that file, whichever host read it)."""
     document = index.document(int(target)) if target.isdigit() else None
-    return document or index.document_for_path(os.path.abspath(target))
+    return document or index.document_for_path(places.target(target))
 
 
 def export(document: StoredDocument, output: ExportFormat) -> bytes:

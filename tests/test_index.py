@@ -23,9 +23,10 @@ from sqlalchemy import create_engine, inspect, update
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice, dialects
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
+from ocrwatch.index.filters import NO_FILTERS, Sort
 from ocrwatch.index.query import Query, Term
 from ocrwatch.index.tables import files, metadata
 from ocrwatch.result import DocumentText
@@ -123,7 +124,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: str, receipt: DocumentText):
     with Index(index_url) as index:
-        assert index.schema_version() == "0006"
+        assert index.schema_version() == "0008"
         record(index, "inbox/receipt.jpg", receipt)
     engine = create_engine(index_url)
     with engine.connect() as connection:
@@ -141,7 +142,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: s
     engine.dispose()
 
     with Index(index_url) as index:
-        assert index.schema_version() == "0006"
+        assert index.schema_version() == "0008"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
@@ -168,8 +169,13 @@ def test_every_migration_goes_down_and_up_again(index_url: str, receipt: Documen
 
 
 def _not_fulltext(name: str | None, kind: str, parent: object) -> bool:
-    """The full-text parts are the dialects' own (FTS5's table, PostgreSQL's column and index)."""
-    return not ((name or "").startswith("pages_fts") or (kind == "column" and name == "fts"))
+    """The full-text and fuzzy parts are the dialects' own: FTS5's table; PostgreSQL's column, its
+    GIN index and the trigram index on the terms."""
+    return not (
+        (name or "").startswith("pages_fts")
+        or name == "ix_terms_term_trgm"
+        or (kind == "column" and name == "fts")
+    )
 
 
 def test_tables_agree_with_the_migrations(index: Index, index_url: str):
@@ -232,7 +238,7 @@ def test_prefixes_match_the_start_of_words(index: Index, receipt: DocumentText):
     [hit] = index.search("tama*")
     words = receipt.pages[0].words
     assert [words[i].text for i in hit.words] == ["(TAMAN", "TAMAN"]
-    assert index.search("tama") == []
+    assert index.search("tama", exact=True) == []
 
 
 def test_or_and_not_between_terms(index: Index, receipt: DocumentText):
@@ -307,7 +313,7 @@ def test_a_syntax_error_from_fts5_becomes_a_query_error(database: Path):
     Index(f"sqlite:///{database}").close()
     engine = index_sqlite.create_engine(f"sqlite:///{database}")
     with engine.connect() as connection, pytest.raises(QueryError, match="cannot search for 'tan OR': fts5"):
-        index_sqlite.search(connection, broken, limit=20, offset=0)
+        index_sqlite.search(connection, broken, limit=20, offset=0, filters=NO_FILTERS, sort=Sort.RELEVANCE)
     engine.dispose()
 
 
@@ -422,19 +428,20 @@ def test_a_moved_original_is_found_where_it_went(index: Index, receipt: Document
 
 
 def test_an_outcome_is_recorded_only_under_its_claim(index: Index, receipt: DocumentText):
-    index.queue.enqueue("/in", [FileStat("/in/a.jpg", 1, 1.0)], delay=0)
-    claimed = index.queue.claim()
+    node = Node("here", {"in": "/in"}, 60)
+    index.queue.enqueue("in", "/in", [FileStat("/in/a.jpg", 1, 1.0)], delay=0)
+    claimed = index.queue.claim(node)
     assert claimed is not None
-    assert index.queue.holds_claim(claimed.id, claimed.claim_token)
-    index.queue.requeue_processing()  # a shutdown put it back
-    assert not index.queue.holds_claim(claimed.id, claimed.claim_token)
+    assert index.leases.holds(claimed.id, claimed.claim_token)
+    index.leases.release("here")  # a shutdown put it back
+    assert not index.leases.holds(claimed.id, claimed.claim_token)
     with pytest.raises(ClaimLost):
         index.record_done(claimed, 1, 1.0, receipt, SILENT)
-    again = index.queue.claim()
+    again = index.queue.claim(node)
     assert again is not None and again.id == claimed.id and again.claim_token != claimed.claim_token
     assert again.output_stem == claimed.output_stem == "a.jpg"  # the reservation stays with the arrival
     index.record_done(again, 1, 1.0, receipt, SILENT)
-    assert [row.status for row in index.arrivals("/in/a.jpg")] == [FileStatus.DONE]
+    assert [row.status for row in index.arrivals(Place("in", "a.jpg"))] == [FileStatus.DONE]
 
 
 def test_an_outcome_waits_for_a_claim_being_taken_and_is_then_refused(index_url: str, receipt: DocumentText):
@@ -498,8 +505,9 @@ def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: Do
 def test_output_names_are_reserved_at_the_claim_and_never_shared(index: Index):
     roots = {"/a": ["/a/receipt.jpg", "/a/x/receipt.jpg"], "/b": ["/b/receipt.jpg", "/b/x/receipt.jpg"]}
     for root, paths in roots.items():
-        index.queue.enqueue(root, [FileStat(path, 1, 1.0) for path in paths], delay=0)
-    stems = [claimed.output_stem for claimed in iter(index.queue.claim, None)]
+        index.queue.enqueue(root[1:], root, [FileStat(path, 1, 1.0) for path in paths], delay=0)
+    node = Node("here", {"a": "/a", "b": "/b"}, 60)
+    stems = [claimed.output_stem for claimed in iter(lambda: index.queue.claim(node), None)]
     assert stems == ["receipt.jpg", "x/receipt.jpg", "receipt.jpg~2", "x/receipt.jpg~2"]
 
 
@@ -580,5 +588,5 @@ def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
     go.touch()
     outcomes = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outcomes
-    assert [out.decode().split() for out, _ in outcomes] == [["0006"]] * 2
+    assert [out.decode().split() for out, _ in outcomes] == [["0008"]] * 2
     assert row_count(index_url, "alembic_version") == 1

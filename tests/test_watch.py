@@ -16,7 +16,7 @@ import pytest
 from ocrwatch.config import DEFAULT_INCLUDE, OnSuccess, load_settings
 from ocrwatch.documents import SUFFIXES
 from ocrwatch.errors import ConfigError, UnreadableFile
-from ocrwatch.index import FileStat, FileStatus, Index, Notice
+from ocrwatch.index import FileStat, FileStatus, Index, Node, Notice, Place
 from ocrwatch.watch import settle
 from ocrwatch.watch.after import after_failure, after_success
 from ocrwatch.watch.notify import notify
@@ -42,7 +42,7 @@ def test_profiles_take_the_top_level_defaults_and_their_own_overrides(tmp_path: 
         "    on_success: move\n    done: done\n    include: ['*.pdf']\n",
     )
     scans, share = settings.profiles()
-    assert scans.folder == tmp_path / "scans" and scans.name == str(tmp_path / "scans")
+    assert scans.folder == tmp_path / "scans" and scans.name == "scans"
     assert scans.settings.settle_seconds == 5 and scans.settings.on_success is OnSuccess.DELETE
     assert scans.settings.output == tmp_path / "out" and not scans.settings.polling
     assert share.folder == Path.home() / "share" and share.name == "share" and share.settings.polling
@@ -109,6 +109,9 @@ def test_patterns_pick_images_and_skip_partial_hidden_and_own_files(tmp_path: Pa
 
 # The queue
 
+NODE = Node("here", {"in": "/in", "other": "/other"}, lease_seconds=60)
+"""A daemon watching the folders "in" (at /in) and "other" (at /other)."""
+
 
 @pytest.fixture
 def index(index_url: str):
@@ -118,43 +121,45 @@ def index(index_url: str):
 
 def test_enqueue_takes_new_and_changed_files_once(index: Index) -> None:
     found = [FileStat(f"/in/{n}.png", 10, 1.0) for n in range(3)]
-    assert index.queue.enqueue("/in", found, delay=0) == [stat.path for stat in found]
-    assert index.queue.enqueue("/in", found, delay=0) == []  # already queued
-    claimed = index.queue.claim()
+    assert index.queue.enqueue("in", "/in", found, delay=0) == [stat.path for stat in found]
+    assert index.queue.enqueue("in", "/in", found, delay=0) == []  # already queued
+    claimed = index.queue.claim(NODE)
     assert claimed is not None and claimed.path == "/in/0.png" and claimed.root == "/in"
+    assert claimed.place == Place("in", "0.png") and claimed.claimed_by == "here"
     assert claimed.status is FileStatus.PROCESSING
     index.record_failed(claimed, 10, 1.0, None, "not an image", Notice("on_failed"))
-    assert index.queue.enqueue("/in", found, delay=0) == []  # failed, unchanged: not read forever
-    assert index.queue.enqueue("/in", found, delay=0, again={FileStatus.FAILED}) == ["/in/0.png"]
-    assert len(index.arrivals("/in/0.png")) == 1  # failed and still in place: the same arrival again
+    assert index.queue.enqueue("in", "/in", found, delay=0) == []  # failed, unchanged: not read forever
+    assert index.queue.enqueue("in", "/in", found, delay=0, again={FileStatus.FAILED}) == ["/in/0.png"]
+    assert len(index.arrivals(Place("in", "0.png"))) == 1  # failed and still in place: the same arrival
     changed = [FileStat("/in/1.png", 11, 2.0)]
     assert (
-        index.queue.enqueue("/in", changed, delay=0) == []
+        index.queue.enqueue("in", "/in", changed, delay=0) == []
     )  # still queued: the claim's settle check decides
 
 
 def test_a_file_found_again_after_it_was_read_is_a_new_arrival(index: Index) -> None:
-    index.queue.enqueue("/in", [FileStat("/in/a.png", 10, 1.0)], delay=0)
-    claimed = index.queue.claim()
+    index.queue.enqueue("in", "/in", [FileStat("/in/a.png", 10, 1.0)], delay=0)
+    claimed = index.queue.claim(NODE)
     assert claimed is not None
     index.record_failed(claimed, 10, 1.0, None, "not an image", Notice("on_failed", (), after_action=True))
     index.record_after_action(claimed, "/failed/a.png")
-    assert index.queue.enqueue("/in", [FileStat("/in/a.png", 10, 1.0)], delay=0, again={FileStatus.FAILED})
-    first, second = index.arrivals("/in/a.png")
+    again = {FileStatus.FAILED}
+    assert index.queue.enqueue("in", "/in", [FileStat("/in/a.png", 10, 1.0)], delay=0, again=again)
+    first, second = index.arrivals(Place("in", "a.png"))
     assert (first.status, first.moved_to, first.error) == (FileStatus.FAILED, "/failed/a.png", "not an image")
     assert second.status is FileStatus.QUEUED
 
 
 def test_an_original_waiting_for_its_after_action_is_not_queued_again(index: Index) -> None:
-    index.queue.enqueue("/in", [FileStat("/in/a.png", 10, 1.0)], delay=0)
-    claimed = index.queue.claim()
+    index.queue.enqueue("in", "/in", [FileStat("/in/a.png", 10, 1.0)], delay=0)
+    claimed = index.queue.claim(NODE)
     assert claimed is not None
     index.record_failed(claimed, 10, 1.0, None, "not an image", Notice("on_failed", (), after_action=True))
     index.record_after_failure(claimed, "cannot move it: no space left", 60)
     found = [FileStat("/in/a.png", 10, 1.0)]
-    assert index.queue.enqueue("/in", found, delay=0, again={FileStatus.FAILED}) == []
-    assert index.queue.after_due(["/in"]) == []  # due in a minute
-    record = index.file("/in/a.png")
+    assert index.queue.enqueue("in", "/in", found, delay=0, again={FileStatus.FAILED}) == []
+    assert index.queue.claim_after_actions(NODE) == []  # due in a minute
+    record = index.file(Place("in", "a.png"))
     assert record is not None and (record.after_error, record.after_attempts) == (
         "cannot move it: no space left",
         1,
@@ -162,34 +167,28 @@ def test_an_original_waiting_for_its_after_action_is_not_queued_again(index: Ind
 
 
 def test_a_queued_file_waits_for_its_settle_time_and_its_retry_time(index: Index) -> None:
-    index.queue.enqueue("/in", [FileStat("/in/a.png", 1, 1.0)], delay=60)
-    assert index.queue.claim() is None
-    index.queue.enqueue("/in", [FileStat("/in/b.png", 1, 1.0)], delay=0)
-    claimed = index.queue.claim()
+    index.queue.enqueue("in", "/in", [FileStat("/in/a.png", 1, 1.0)], delay=60)
+    assert index.queue.claim(NODE) is None
+    index.queue.enqueue("in", "/in", [FileStat("/in/b.png", 1, 1.0)], delay=0)
+    claimed = index.queue.claim(NODE)
     assert claimed is not None and claimed.path == "/in/b.png"
     index.queue.retry_later(claimed, "locked", 60)
-    assert index.queue.claim() is None
-    record = index.file("/in/b.png")
+    assert index.queue.claim(NODE) is None
+    record = index.file(Place("in", "b.png"))
     assert record is not None and record.attempts == 1 and record.error == "locked"
+    assert record.claimed_by is None and record.lease_until is None
     assert index.queue.waiting_to_retry() == 1
-
-
-def test_a_daemon_claims_only_the_folders_it_watches(index: Index) -> None:
-    index.queue.enqueue("/other", [FileStat("/other/a.png", 1, 1.0)], delay=0)
-    assert index.queue.claim(["/in"]) is None
-    claimed = index.queue.claim(["/in", "/other"])
-    assert claimed is not None and claimed.root == "/other"
 
 
 def test_claims_from_several_connections_never_take_the_same_file(index_url: str) -> None:
     with Index(index_url) as index:
-        index.queue.enqueue("/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(300)], delay=0)
+        index.queue.enqueue("in", "/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(300)], delay=0)
     claimed: list[str] = []
     stems: list[str | None] = []
 
     def claimer() -> None:
         with Index(index_url) as own:
-            while record := own.queue.claim():
+            while record := own.queue.claim(NODE):
                 claimed.append(record.path)
                 stems.append(record.output_stem)
 
@@ -202,15 +201,6 @@ def test_claims_from_several_connections_never_take_the_same_file(index_url: str
     assert len(set(stems)) == 300
 
 
-def test_processing_rows_go_back_to_the_queue(index: Index) -> None:
-    index.queue.enqueue("/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(3)], delay=0)
-    first, second = index.queue.claim(), index.queue.claim()
-    assert first and second
-    assert index.queue.requeue_processing([first.id]) == 1
-    assert index.queue.requeue_processing() == 1
-    assert index.counts()[FileStatus.QUEUED] == 3
-
-
 # Settling
 
 
@@ -218,8 +208,9 @@ def test_settle_check_sees_a_file_still_changing_or_gone(tmp_path: Path, index: 
     path = tmp_path / "a.png"
     path.write_bytes(b"12")
     info = path.stat()
-    index.queue.enqueue(str(tmp_path), [FileStat(str(path), info.st_size, info.st_mtime)], delay=0)
-    record = index.queue.claim()
+    here = Node("here", {"inbox": str(tmp_path)}, 60)
+    index.queue.enqueue("inbox", str(tmp_path), [FileStat(str(path), info.st_size, info.st_mtime)], delay=0)
+    record = index.queue.claim(here)
     assert record is not None and settle.check(record) is None
     path.write_bytes(b"1234")
     moved = settle.check(record)

@@ -23,6 +23,7 @@ from ocrwatch.index.query import fold
 from ocrwatch.web import create_app
 from ocrwatch.web.uploads import body_limit
 from tests.conftest import render_text
+from tests.test_search import watched
 from tests.webserver import ServerThread
 
 TOKEN = "a-test-token-that-is-long-enough"
@@ -512,3 +513,36 @@ def test_uploaded_names_cannot_leave_the_uploads_folder(web: Web) -> None:
         p.resolve().is_relative_to(web.settings.output.resolve())
         for p in web.settings.output.parent.rglob("*evil*")
     )
+
+
+def test_search_finds_misreadings_after_exact_hits_with_filters_and_sort(web: Web) -> None:
+    older = watched(web.index, "/srv/bakery", "/srv/bakery/tart.pdf", "PERSIMMON TART PERSIMMON")
+    newer = watched(web.index, "/srv/bakery", "/srv/bakery/cake.jpg", "PERSIMMON CAKE WITH CREAM")
+    one_off = watched(web.index, "/srv/pantry", "/srv/pantry/jam.png", "PERSIMM0N JAM")
+    two_off = watched(web.index, "/srv/pantry", "/srv/pantry/pie.png", "PER5IMM0N PIE")
+
+    def search(**params: str) -> list[dict]:
+        response = web.client.get("/api/search", params={"q": "persimmon", **params})
+        assert response.status_code == 200, response.text
+        return response.json()["hits"]
+
+    hits = search()
+    assert [hit["document_id"] for hit in hits[:2]] == [older, newer]
+    assert [hit["fuzzy"] for hit in hits] == [False, False, True, True]
+    assert {hit["document_id"] for hit in hits[2:]} == {one_off, two_off}
+    for hit in hits[2:]:
+        [variant] = [segment["text"] for segment in hit["snippet"] if segment["match"]]
+        assert variant in {"PERSIMM0N", "PER5IMM0N"}
+        assert [word["text"] for word in hit["words"]] == [variant] and hit["words"][0]["index"] == 0
+    assert [hit["document_id"] for hit in search(exact="true")] == [older, newer]
+    assert [hit["document_id"] for hit in search(sort="date", exact="true")] == [newer, older]
+    assert [hit["document_id"] for hit in search(folder="pantry", limit="1", offset="1")] == [
+        hit["document_id"] for hit in search(folder="/srv/pantry")[1:]
+    ]
+    assert [hit["document_id"] for hit in search(type="pdf")] == [older]
+    assert [hit["document_id"] for hit in search(type="image/jpeg")] == [newer]
+    assert search(before="2000-01-01") == [] and len(search(after="2000-01-01T00:00:00+01:00")) == 4
+    assert web.client.get("/api/search", params={"q": "persimmon before:2000-01-01"}).json()["hits"] == []
+    assert_problem(web.client.get("/api/search", params={"q": "persimmon", "after": "soon"}), 422)
+    assert_problem(web.client.get("/api/search", params={"q": "persimmon", "type": "image/"}), 400, "type:")
+    assert_problem(web.client.get("/api/search", params={"q": "persimmon", "sort": "size"}), 422)

@@ -1,6 +1,16 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
-from ocrwatch.index.records import DocumentBrief, FileRecord, FileStat, FileStatus, Hit, StoredDocument
+from ocrwatch.index.filters import Filters, Sort
+from ocrwatch.index.records import (
+    DocumentBrief,
+    FileRecord,
+    FileStat,
+    FileStatus,
+    Hit,
+    Node,
+    Place,
+    StoredDocument,
+)
 from ocrwatch.index.store import Index, Notice
 
 __all__ = [
@@ -8,8 +18,12 @@ __all__ = [
     "FileRecord",
     "FileStat",
     "FileStatus",
+    "Filters",
     "Hit",
     "Index",
+    "Node",
     "Notice",
+    "Place",
+    "Sort",
     "StoredDocument",
 ]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert, or_, select
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
-from ocrwatch.index import dialects
+from ocrwatch.index import dialects, terms
+from ocrwatch.index.query import Query
 from ocrwatch.index.records import FileStatus, StoredDocument
 from ocrwatch.index.tables import documents, files, lines, pages, words
 from ocrwatch.result import DocumentText
@@ -42,6 +43,7 @@ def store(connection: Connection, content: DocumentText, now: datetime) -> int:
     document_id: int = connection.execute(upsert).scalar_one()
     connection.execute(delete(pages).where(pages.c.document_id == document_id))
     _insert_pages(connection, document_id, content.pages)
+    terms.record(connection, (page.text for page in content.pages))
     return document_id
 
 
@@ -159,16 +161,27 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
     )
 
 
-def words_by_page(connection: Connection, page_ids: list[int]) -> dict[int, list[Word]]:
-    """Each page's words, in order, for highlighting search hits."""
-    query = (
-        select(words.c.page_id, words.c.text, words.c.score, words.c.box)
-        .where(words.c.page_id.in_(page_ids))
+def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict[int, list[tuple[int, Word]]]:
+    """For each page id, the words that match its query, with their indices, for highlighting a hit.
+
+    The database returns only the words that may match: those holding a query token in their
+    lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
+    accents only `fold` removes; `Query.matcher` decides."""
+    pieces = {piece for query in queries.values() for part in query.highlighted() for piece in part}
+    may_match = or_(
+        func.length(words.c.text) != func.length(cast(words.c.text, LargeBinary)),  # not ASCII
+        *(func.lower(words.c.text).contains(piece, autoescape=True) for piece in sorted(pieces)),
+    )
+    rows = connection.execute(
+        select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
+        .where(words.c.page_id.in_(list(queries)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
-    found: dict[int, list[Word]] = defaultdict(list)
-    for row in connection.execute(query):
-        found[row.page_id].append(Word(row.text, row.score, _load(row.box)))
+    matchers = {page_id: query.matcher() for page_id, query in queries.items()}
+    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
+    for row in rows:
+        if matchers[row.page_id](row.text):
+            found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +34,8 @@ class Term:
     prefix: bool = False
     negated: bool = False
     """It follows NOT: pages with it are excluded, and its words are never highlighted."""
+    variants: tuple[str, ...] = ()
+    """Other terms of the index that match in its place: its misreadings (`fuzzy.widen`), folded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,26 @@ class Query:
 
     def matching_words(self, words: Sequence[str]) -> list[int]:
         """Indices of `words` that contain a token of a (not negated) term, prefix terms by prefix."""
+        matches = self.matcher()
+        return [index for index, word in enumerate(words) if matches(word)]
+
+    def matcher(self) -> Callable[[str], bool]:
+        """Whether a word contains a token of a (not negated) term or of its variants, or starts a
+        token with a prefix term's last token."""
+        exact, starts = self.highlighted()
+        # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
+        # without folding it, which makes highlighting a page's words cheap.
+        held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
+
+        def matches(word: str) -> bool:
+            if word.isascii() and not held.search(word):
+                return False
+            return any(token in exact or token.startswith(starts) for token in fold(word))
+
+        return matches
+
+    def highlighted(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The folded tokens that mark a word as matching, and the prefixes that do."""
         exact: set[str] = set()
         prefixes: set[str] = set()
         for part in self.parts:
@@ -54,12 +76,8 @@ class Query:
                     prefixes.add(tokens[-1])
                 else:
                     exact.update(tokens)
-        starts = tuple(prefixes)
-        return [
-            index
-            for index, word in enumerate(words)
-            if any(token in exact or token.startswith(starts) for token in fold(word))
-        ]
+                exact.update(part.variants)
+        return frozenset(exact), tuple(sorted(prefixes))
 
 
 def parse(text: str) -> Query:
@@ -89,6 +107,8 @@ def parse(text: str) -> Query:
 def fold(text: str) -> list[str]:
     """Split text into tokens as the index's tokenizer does: runs of letters and digits, lowercased,
     accents removed. Highlighting uses this, so the words it marks are the words that matched."""
+    if text.isascii():  # nothing to decompose: most OCR text, and much faster
+        return _TOKEN.findall(text.lower())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _TOKEN.findall(stripped.lower())

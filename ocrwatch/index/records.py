@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,18 +24,12 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class PageMatch(NamedTuple):
+class Ranked(NamedTuple):
     """A page the full-text index found, as each dialect's search returns it."""
 
     page_id: int
-    document_id: int
-    number: int
-    width: int
-    height: int
-    path: str
-    snippet: list[tuple[str, bool]]
-    """The text around the matches, as (text, matched) segments."""
     rank: float
+    """The dialect's relevance: lower is better (bm25 on SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +60,21 @@ class FileRecord:
     after_error: str | None = None
     """Why the after-action failed, when it did."""
     after_attempts: int = 0
+    folder: str | None = None
+    """The name of the watched folder it was found in: with `relpath`, its name on every host."""
+    relpath: str | None = None
+    """Its POSIX path inside that folder."""
+    claimed_by: str | None = None
+    """The node (daemon) that holds its claim."""
+    lease_until: datetime | None = None
+    """The claim lapses then (the database's clock) unless renewed; None for `ocrwatch scan`'s claims."""
+
+    @property
+    def place(self) -> Place | None:
+        """Where it is on every host: its folder and path inside; None for files read by `ocrwatch scan`."""
+        if self.folder is None or self.relpath is None:
+            return None
+        return Place(self.folder, self.relpath)
 
     @property
     def original(self) -> str:
@@ -77,6 +87,26 @@ def file_record(row: Row[Any], **overrides: Any) -> FileRecord:
     values = {name: getattr(row, name) for name in FileRecord.__slots__}
     values["status"] = FileStatus(values["status"])
     return FileRecord(**{**values, **overrides})
+
+
+class Place(NamedTuple):
+    """A file by the watched folder's name and the POSIX path inside it: the same on every host."""
+
+    folder: str
+    relpath: str
+
+    def __str__(self) -> str:
+        return f"{self.folder}:{self.relpath}"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A daemon as the queue sees it: its name, the folders it watches (name → this host's absolute path
+    of the folder) and how long its claims last unless renewed."""
+
+    name: str
+    roots: Mapping[str, str]
+    lease_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +138,8 @@ class Hit:
     width: int
     height: int
     """The page's size in pixels, which the boxes are measured in."""
+    fuzzy: bool = False
+    """It matched only through misreadings of the query's words, and comes after every exact hit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,26 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, update
 
 from ocrwatch.errors import ClaimLost
-from ocrwatch.index import database, dialects, document_rows, outbox
+from ocrwatch.index import database, dialects, document_rows, fuzzy, hits, outbox
 from ocrwatch.index.daemons import Daemons
+from ocrwatch.index.filters import NO_FILTERS, Filters, Sort, extract
+from ocrwatch.index.leases import NO_CLAIM, Leases, claim_held, held
 from ocrwatch.index.overview import Overview
 from ocrwatch.index.query import parse
-from ocrwatch.index.queue import Queue, claim_held
-from ocrwatch.index.records import DocumentBrief, FileRecord, FileStatus, Hit, StoredDocument, file_record
-from ocrwatch.index.tables import documents, files, utc_now
+from ocrwatch.index.queue import Queue
+from ocrwatch.index.records import (
+    DocumentBrief,
+    FileRecord,
+    FileStatus,
+    Hit,
+    Place,
+    StoredDocument,
+    file_record,
+)
+from ocrwatch.index.tables import documents, files
 from ocrwatch.index.tallies import Tallies
 from ocrwatch.result import DocumentText
 
@@ -35,6 +45,7 @@ class Index:
         self._engine = database.connect(url)
         self._writer = database.writer(self._engine)
         self.queue = Queue(self._engine, self._writer)
+        self.leases = Leases(self._engine, self._writer)
         self.outbox = outbox.Outbox(self._engine, self._writer)
         self.daemons = Daemons(self._engine, self._writer)
         self.overview = Overview(self._engine)
@@ -55,26 +66,31 @@ class Index:
         with self._engine.connect() as connection:
             return database.schema_version(connection)
 
-    # Arrivals
+    def now(self) -> datetime:
+        """The index's clock: what every stored time is measured against, on every host."""
+        with self._engine.connect() as connection:
+            return dialects.of(connection).now(connection)
 
-    def file(self, path: str) -> FileRecord | None:
-        """The latest arrival at `path`."""
-        query = select(files).where(files.c.path == path).order_by(files.c.id.desc()).limit(1)
+    # Arrivals: a daemon's file by its `Place` (the same on every host), a scanned file by its path
+
+    def file(self, where: Place | str) -> FileRecord | None:
+        """The latest arrival at `where`."""
+        query = select(files).where(_at(where)).order_by(files.c.id.desc()).limit(1)
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
         return None if row is None else file_record(row)
 
-    def arrivals(self, path: str) -> list[FileRecord]:
-        """Every arrival at `path`, first first."""
+    def arrivals(self, where: Place | str) -> list[FileRecord]:
+        """Every arrival at `where`, first first."""
         with self._engine.connect() as connection:
-            rows = connection.execute(select(files).where(files.c.path == path).order_by(files.c.id))
+            rows = connection.execute(select(files).where(_at(where)).order_by(files.c.id))
             return [file_record(row) for row in rows]
 
     def previous_arrival(self, record: FileRecord) -> FileRecord | None:
-        """The arrival at the same path just before `record`."""
+        """The arrival at the same place (or path) just before `record`."""
         query = (
             select(files)
-            .where(files.c.path == record.path, files.c.id < record.id)
+            .where(_at(record.place or record.path), files.c.id < record.id)
             .order_by(files.c.id.desc())
             .limit(1)
         )
@@ -188,21 +204,23 @@ class Index:
 
     def record_after_action(self, record: FileRecord, moved_to: str | None) -> None:
         """The arrival's after-action is done (the original moved to `moved_to`, or deleted or kept):
-        its notifications are due now, with the summary saying where the original went."""
+        its notifications are due now, with the summary saying where the original went. Refused
+        (`ClaimLost`) unless `record` still holds the claim its after-action was done under."""
         with self._writer.begin() as connection:
-            now = utc_now()
+            now = _after_action_held(connection, record)
             connection.execute(
                 update(files)
                 .where(files.c.id == record.id)
-                .values(moved_to=moved_to, after_due=None, updated_at=now)
+                .values(moved_to=moved_to, after_due=None, updated_at=now, **NO_CLAIM)
             )
             outbox.release(connection, record.id, now)
 
     def record_after_failure(self, record: FileRecord, error: str, retry_seconds: float | None) -> None:
         """The after-action failed with `error`: try again in `retry_seconds`, or, when None, give up,
-        keep the original where it is and let its notifications go."""
+        keep the original where it is and let its notifications go. The claim is given up: any daemon
+        that watches the folder tries it when it is due. Refused (`ClaimLost`) like `record_after_action`."""
         with self._writer.begin() as connection:
-            now = utc_now()
+            now = _after_action_held(connection, record)
             due = None if retry_seconds is None else now + timedelta(seconds=retry_seconds)
             connection.execute(
                 update(files)
@@ -212,6 +230,7 @@ class Index:
                     after_error=error,
                     after_attempts=files.c.after_attempts + 1,
                     updated_at=now,
+                    **NO_CLAIM,
                 )
             )
             if due is None:
@@ -248,12 +267,13 @@ class Index:
             row = connection.execute(query).first()
         return None if row is None else DocumentBrief(**row._mapping)
 
-    def document_for_path(self, path: str) -> StoredDocument | None:
-        """The document of the latest arrival at `path` (or at where its original was moved to) that
-        has one."""
+    def document_for_path(self, where: Place | str) -> StoredDocument | None:
+        """The document of the latest arrival at `where` (or, for a path, at where its original was
+        moved to) that has one."""
+        found = _at(where) if isinstance(where, Place) else or_(_at(where), files.c.moved_to == where)
         query = (
             select(files.c.document_id)
-            .where(or_(files.c.path == path, files.c.moved_to == path), files.c.document_id.is_not(None))
+            .where(found, files.c.document_id.is_not(None))
             .order_by(files.c.id.desc())
             .limit(1)
         )
@@ -263,30 +283,24 @@ class Index:
 
     # Search
 
-    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[Hit]:
-        """Pages matching `query`, best first. Raises `QueryError` for a query that cannot be searched."""
-        parsed = parse(query)
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        filters: Filters = NO_FILTERS,
+        sort: Sort = Sort.RELEVANCE,
+        exact: bool = False,
+    ) -> list[Hit]:
+        """Pages matching `query`, best first (or newest, by `sort`); unless `exact`, then the pages
+        that match through misreadings of its words (`fuzzy`). `filters` add to those in the query's
+        text and win over them. Raises `QueryError` for a query that cannot be searched."""
+        words, given = extract(query)
+        parsed = parse(words)
         with self._engine.connect() as connection:
-            matches = dialects.of(connection).search(connection, parsed, limit, offset)
-            page_words = document_rows.words_by_page(connection, [match.page_id for match in matches])
-        hits = []
-        for match in matches:
-            found = page_words[match.page_id]
-            indices = parsed.matching_words([word.text for word in found])
-            hits.append(
-                Hit(
-                    document_id=match.document_id,
-                    page=match.number,
-                    path=match.path,
-                    snippet=match.snippet,
-                    rank=match.rank,
-                    words=indices,
-                    matched=[found[index] for index in indices],
-                    width=match.width,
-                    height=match.height,
-                )
-            )
-        return hits
+            found = fuzzy.search(connection, parsed, limit, offset, filters.over(given), sort, exact)
+            return hits.load(connection, found, parsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,30 +314,49 @@ class Notice:
     after_action: bool = False
 
 
+def _at(where: Place | str) -> ColumnElement[bool]:
+    """The rows of a daemon's file at a place, or of a file at a path."""
+    if isinstance(where, Place):
+        return (files.c.folder == where.folder) & (files.c.relpath == where.relpath)
+    return files.c.path == where
+
+
 def _claimed(connection: Connection, record: FileRecord) -> datetime:
-    """The time of an outcome; raises `ClaimLost` unless `record` still holds its claim.
+    """The time of an outcome (the database's clock); raises `ClaimLost` unless `record` is still in hand
+    under its claim and the claim's lease still runs.
 
     The row is locked first, so that nothing (a requeue, another daemon's claim) can take the claim
     between this check and the outcome's write; the check then reads the row as last committed.
     """
     connection.execute(select(files.c.id).where(files.c.id == record.id).with_for_update())
-    held = claim_held(connection, record.id, record.claim_token)
-    if not held:
+    now = dialects.of(connection).now(connection)
+    if not claim_held(connection, record.id, record.claim_token, now):
         raise ClaimLost(f"the claim on {record.path} was lost before its outcome was recorded")
-    return utc_now()
+    return now
+
+
+def _after_action_held(connection: Connection, record: FileRecord) -> datetime:
+    """The time an after-action is recorded; raises `ClaimLost` unless `record` still holds its claim."""
+    now = dialects.of(connection).now(connection)
+    if not connection.scalar(select(func.count()).where(held(record.id, record.claim_token, now))):
+        raise ClaimLost(f"the claim on {record.path} was lost before its after-action was recorded")
+    return now
 
 
 def _finish(connection: Connection, record: FileRecord, now: datetime, notice: Notice, **values: Any) -> None:
+    """Record the outcome. An outcome with an after-action keeps its claim until the after-action is
+    recorded, so that only its daemon does it (or, once its lease ran out, one other)."""
+    claim = {} if notice.after_action else NO_CLAIM
     connection.execute(
         update(files)
         .where(files.c.id == record.id)
         .values(
-            claim_token=None,
             next_attempt_at=None,
             after_due=now if notice.after_action else None,
             after_error=None,
             after_attempts=0,
             updated_at=now,
+            **claim,
             **values,
         )
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -51,6 +52,9 @@ def utc_now() -> datetime:
 BigId = BigInteger().with_variant(Integer, "sqlite")
 """The id of a table that grows without bound (a page's words): 64-bit on PostgreSQL. On SQLite an
 INTEGER PRIMARY KEY is the rowid, 64-bit already, and only that spelling makes it the rowid."""
+
+OPEN_ROWS = "status IN ('queued', 'processing')"
+"""The rows of a file still in the queue or in hand: one per place at a time."""
 
 # Named constraints keep future migrations stable (SQLite's batch mode and PostgreSQL need names).
 metadata = MetaData(
@@ -84,8 +88,21 @@ files = Table(
     Column("after_due", UtcDateTime, index=True),
     Column("after_error", Text),
     Column("after_attempts", Integer, nullable=False, server_default="0"),
+    Column("folder", Text),
+    Column("relpath", Text),
+    Column("claimed_by", Text),
+    Column("lease_until", UtcDateTime),
     Index(None, "status", "updated_at"),
     Index(None, "status", "next_attempt_at"),
+    Index(None, "folder", "relpath"),
+    Index(
+        "uq_files_open_place",
+        "folder",
+        "relpath",
+        unique=True,
+        sqlite_where=text(OPEN_ROWS),
+        postgresql_where=text(OPEN_ROWS),
+    ),
 )
 """One row per arrival: a file dropped again at a path already read is a new row, and the earlier
 row keeps its document and output name. Also the durable queue (`status`, `next_attempt_at`).
@@ -94,7 +111,13 @@ row keeps its document and output name. Also the durable queue (`status`, `next_
 `next_attempt_at` holds a queued path back while it settles or until its next retry; `output_stem`
 is reserved when the row is claimed; `claim_token` names the claim a result must still hold to be
 recorded; `moved_to` is where the after-action put the original; `after_due` marks an after-action
-(move, delete) not done yet, retried with backoff (`after_error`, `after_attempts`)."""
+(move, delete) not done yet, retried with backoff (`after_error`, `after_attempts`).
+
+A file's identity across hosts is `folder` (the watched folder's configured name) and `relpath` (the
+POSIX path inside it); `path` and `root` are where the host that last claimed it saw them. At most one
+open (queued or processing) row per place (`uq_files_open_place`), so daemons sharing a folder queue
+each new file once. A claim is a lease: `claimed_by` (the daemon's node name) holds it until
+`lease_until` (the database's clock), renewed while the file is in hand."""
 
 documents = Table(
     "documents",
@@ -158,6 +181,16 @@ words = Table(
 )
 """`number` is the 0-based index in `PageText.words`; `line_number` the line that holds the word."""
 
+terms = Table(
+    "terms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("term", Text, nullable=False, unique=True),
+)
+"""Every token the full-text index holds, folded as its tokenizer folds it (`query.fold`): the
+vocabulary that fuzzy search looks for a query word's misreadings in. Terms are only added, never
+removed: one whose pages are gone finds nothing. `id` grows, so a cached copy reads only new rows."""
+
 outbox = Table(
     "outbox",
     metadata,
@@ -188,6 +221,9 @@ daemons = Table(
     Column("paused", Text),
     Column("paused_since", UtcDateTime),
     Column("stopped_at", UtcDateTime),
+    Column("host", Text),
+    Column("lease_seconds", Float, nullable=False, server_default="60"),
 )
 """Each daemon that runs on this index: its heartbeat, and why it paused (a full disk, a locked
-database), for `ocrwatch status`. `folders` is JSON text: the watched folders."""
+database), for `ocrwatch status`. `folders` is JSON text: the watched folders' names. A heartbeat
+older than `lease_seconds` means the daemon is gone (its leases have expired too)."""

@@ -7,6 +7,11 @@ its notifications are one transaction; an outcome with an after-action is marked
 is done, so a crash anywhere leaves either the claim (read again after a restart) or the outcome
 (never read again), never both and never neither.
 
+Several daemons (on one host or several) may share the index and its folders. Each is a node, and
+each claim a lease (`index/leases.py`) that this loop renews for every file in hand every third of
+`lease_seconds`; a daemon that dies or is cut off loses its files to the others once its leases run
+out, and whatever it still tries to record is refused. At start-up it takes back only its own claims.
+
 A fault outside the files (a full disk, a locked or unreachable index) pauses the queue
 (`pause.py`): nothing is claimed, nothing fails, and what could not be recorded waits in memory
 until the fault clears. SIGTERM or SIGINT stops claiming, lets the files in hand finish within
@@ -35,13 +40,15 @@ from ocrwatch.config import OnFailure, OnSuccess, Profile, Settings
 from ocrwatch.engines import ENGINES
 from ocrwatch.errors import ClaimLost, ConfigError, Fault, IndexUnavailable, NoSpace, OcrwatchError
 from ocrwatch.hooks import Hooks
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Notice
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice
 from ocrwatch.monitoring.watchdog import Watchdog
 from ocrwatch.outputs.atomic import remove_leftovers
 from ocrwatch.pipeline import NoticeFor, OcrJob, Outcome, Status, fail, finish, prepare, unexpected
+from ocrwatch.places import Places
 from ocrwatch.watch import observer, printable, scanner, settle
 from ocrwatch.watch.after import after_failure, after_success, has_after_action
 from ocrwatch.watch.links import readable_target
+from ocrwatch.watch.nodes import gone_from_this_host, node_name
 from ocrwatch.watch.notify import notify
 from ocrwatch.watch.patterns import Patterns
 from ocrwatch.watch.pause import Pause
@@ -54,7 +61,8 @@ TICK = 0.2
 SAME_CONTENT_WAIT = 1.0
 """A copy of content being read right now waits this long, then is recorded as a duplicate."""
 HEARTBEAT_SECONDS = 10.0
-"""How often the daemon's row in the index says it is alive (and whether it is paused)."""
+"""How often, at most, the daemon's row in the index says it is alive (and whether it is paused); more
+often when a third of `lease_seconds` is shorter, because the leases are renewed at the same time."""
 AFTER_ACTIONS_SECONDS = 5.0
 """How often after-actions that failed (a move to a full disk) are looked for, to be tried again."""
 
@@ -63,8 +71,9 @@ class Daemon:
     def __init__(self, settings: Settings, index: Index) -> None:
         self.settings = settings
         self.index = index
-        self.profiles = {str(profile.folder): profile for profile in settings.profiles()}
-        self._patterns = {root: Patterns(profile) for root, profile in self.profiles.items()}
+        self.profiles = {profile.name: profile for profile in settings.profiles()}
+        """By the folders' names, as the index knows them."""
+        self._patterns = {name: Patterns(profile) for name, profile in self.profiles.items()}
         self._events: SimpleQueue[tuple[Profile, Path]] = SimpleQueue()
         self._stopping = threading.Event()
         self._hurry = threading.Event()
@@ -72,9 +81,11 @@ class Daemon:
         """Arrival id → when its reading began, for the arrivals in the workers."""
         self._backlog: list[Callable[[], None]] = []
         """Records the index could not take while it was unavailable, in order, to write once it is."""
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        name = node_name(settings.node)
+        self.node = Node(name, Places(self.profiles.values()).roots, settings.lease_seconds)
+        self._keep_alive_seconds = min(HEARTBEAT_SECONDS, settings.lease_seconds / 3)
         self._stop_signal = "an error"
-        self._pause = Pause(index, self.node)
+        self._pause = Pause(index, name)
         self._watchdog = Watchdog.from_environment()
 
     def run(self) -> None:
@@ -85,19 +96,25 @@ class Daemon:
         self._hooks = Hooks(self.index, self.profiles.values())
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        if requeued := self.index.queue.requeue_processing():
-            log.info("%d files an earlier run held are queued again", requeued)
+        self._take_back()
         self._workers = Workers(
             self.settings.workers, self.settings.engine, self.settings.engines, may_write=self._may_write
         )
-        self.index.daemons.register(self.node, os.getpid(), list(self.profiles))
+        self.index.daemons.register(
+            self.node.name,
+            socket.gethostname(),
+            os.getpid(),
+            list(self.profiles),
+            self.settings.lease_seconds,
+        )
         # Observers first, then the catch-up walk: a file dropped in between is seen by one or both.
         observers = [observer.start(profile, self._on_event) for profile in self.profiles.values()]
         notify("READY=1", f"STATUS=watching {len(observers)} folders")
         log.info(
-            "watching %s with %d workers",
+            "watching %s with %d workers as %s",
             ", ".join(str(profile.folder) for profile in self.profiles.values()),
             self.settings.workers,
+            self.node.name,
         )
         try:
             self._loop()
@@ -109,12 +126,22 @@ class Daemon:
                 running.stop()
             self._finish_in_hand(monotonic() + self.settings.stop_timeout_seconds)
             self._hooks.close(monotonic() + self.settings.stop_timeout_seconds, self._hurry)
-            self._safely(lambda: self.index.daemons.stopped(self.node))
+            self._safely(lambda: self.index.daemons.stopped(self.node.name))
             if self._backlog:
                 log.warning(
                     "%d records could not be written to the index; their files are read again next start",
                     len(self._backlog),
                 )
+
+    def _take_back(self) -> None:
+        """Queue again what this node held before it stopped or crashed, and what the unnamed daemons of
+        this host that are gone held (`nodes.py`); every other daemon's files come back by their leases."""
+        gone = gone_from_this_host(self.index.daemons.all(), self.node.name)
+        requeued = sum(self.index.leases.release(node) for node in [self.node.name, *gone])
+        for node in gone:
+            self.index.daemons.forget(node)
+        if requeued:
+            log.info("%d files an earlier run held are queued again", requeued)
 
     def _loop(self) -> None:
         next_rescan = next_heartbeat = next_after = monotonic()
@@ -134,9 +161,11 @@ class Daemon:
                         self._after_actions_due()
                         next_after = monotonic() + AFTER_ACTIONS_SECONDS
                     self._fill()
-                if monotonic() >= next_heartbeat and not self._pause.active:  # a probe writes it then
-                    self._heartbeat()
-                    next_heartbeat = monotonic() + HEARTBEAT_SECONDS
+                # Paused on a full disk, the leases of the files in hand are kept; with the index
+                # unavailable, its probe is what writes to it.
+                if monotonic() >= next_heartbeat and not isinstance(self._pause.fault, IndexUnavailable):
+                    self._keep_alive()
+                    next_heartbeat = monotonic() + self._keep_alive_seconds
             except Fault as fault:
                 self._paused(fault)
             for finished in self._workers.wait(TICK):
@@ -180,7 +209,13 @@ class Daemon:
             self._safely(self._heartbeat)
 
     def _heartbeat(self) -> None:
-        self.index.daemons.heartbeat(self.node, self._pause.reason, self._pause.since)
+        self.index.daemons.heartbeat(self.node.name, self._pause.reason)
+
+    def _keep_alive(self, seconds: float | None = None) -> None:
+        """The heartbeat, and the leases of every file in hand renewed for `seconds` (default: a lease)."""
+        self._heartbeat()
+        tokens = [job.record.claim_token for job in self._workers.in_hand() if job.record.claim_token]
+        self.index.leases.renew(tokens, seconds or self.settings.lease_seconds)
 
     def _safely(self, write: Callable[[], None]) -> None:
         """Run `write`; when the index is unavailable, keep it for when it is back, and pause. A claim
@@ -210,19 +245,19 @@ class Daemon:
                 profile, path = self._events.get_nowait()
             except Empty:
                 break
-            patterns = self._patterns[str(profile.folder)]
+            patterns = self._patterns[profile.name]
             if path.is_dir():
                 if patterns.wants_folder(path):
-                    found[str(profile.folder)].extend(scanner.walk(patterns, path))
+                    found[profile.name].extend(scanner.walk(patterns, path))
             elif stat := scanner.stat(patterns, path):
-                found[str(profile.folder)].append(stat)
-        for root, stats in found.items():
-            self._enqueue(self.profiles[root], stats)
+                found[profile.name].append(stat)
+        for name, stats in found.items():
+            self._enqueue(self.profiles[name], stats)
 
     def _rescan(self) -> None:
-        for root, profile in self.profiles.items():
+        for name, profile in self.profiles.items():
             self._watchdog.ping()  # a walk of a large folder (over NFS) takes a while
-            if queued := self._enqueue(profile, list(scanner.walk(self._patterns[root]))):
+            if queued := self._enqueue(profile, list(scanner.walk(self._patterns[name]))):
                 log.info("rescan of %s: %d new or changed files queued", profile.folder, queued)
 
     def _enqueue(self, profile: Profile, stats: list[FileStat]) -> int:
@@ -234,7 +269,7 @@ class Daemon:
         if profile.settings.on_failure is not OnFailure.KEEP:
             again.add(FileStatus.FAILED)
         queued = self.index.queue.enqueue(
-            str(profile.folder), stats, delay=profile.settings.settle_seconds, again=again
+            profile.name, str(profile.folder), stats, delay=profile.settings.settle_seconds, again=again
         )
         return len(queued)
 
@@ -243,7 +278,7 @@ class Daemon:
     def _fill(self) -> None:
         while self._workers.free() > 0 and not self._stopping.is_set() and not self._pause.active:
             self._watchdog.ping()  # each file is hashed here, a large one for seconds
-            record = self.index.queue.claim(list(self.profiles))
+            record = self.index.queue.claim(self.node)
             if record is None:
                 return
             self._start(record)
@@ -251,7 +286,7 @@ class Daemon:
     def _start(self, record: FileRecord) -> None:
         started = perf_counter()
         source = Path(record.path)
-        profile = self.profiles[record.root or ""]
+        profile = self._profile(record)
         try:
             readable_target(source, profile.folder, profile.settings.follow_symlinks)
             if moved := settle.check(record):
@@ -280,16 +315,17 @@ class Daemon:
             self._started[record.id] = started
 
     def _may_write(self, job: OcrJob) -> bool:
-        """Asked by a worker before it writes outputs: only while the arrival still holds its claim."""
+        """Asked by a worker before it writes outputs: only while the arrival still holds its claim and
+        the claim's lease still runs."""
         try:
-            return self.index.queue.holds_claim(job.record.id, job.record.claim_token)
+            return self.index.leases.holds(job.record.id, job.record.claim_token)
         except IndexUnavailable as fault:
             self._paused(fault)
             return False  # the worker drops the result; the file is read again once the index is back
 
     def _collect(self, finished: Finished) -> None:
         job = finished.job
-        record, profile = job.record, self.profiles[job.record.root or ""]
+        record, profile = job.record, self._profile(job.record)
         started = self._started.pop(record.id, perf_counter())
         if finished.content is not None:
             content = finished.content
@@ -360,8 +396,8 @@ class Daemon:
 
     def _after_actions_due(self) -> None:
         """Try again the after-actions that failed, and those a crash interrupted."""
-        for record in self.index.queue.after_due(list(self.profiles)):
-            profile = self.profiles[record.root or ""]
+        for record in self.index.queue.claim_after_actions(self.node):
+            profile = self._profile(record)
             failed = record.status is FileStatus.FAILED
             moved = self._apply_after_action(profile, record, failed, record.error)
             if moved is not None:
@@ -411,8 +447,14 @@ class Daemon:
             fields["moved_to"] = str(moved)
         (log.warning if outcome.error else log.info)(line, extra=fields)
 
+    def _profile(self, record: FileRecord) -> Profile:
+        """The watched folder of a claimed arrival (a claim takes only files of the folders watched here)."""
+        return self.profiles[record.folder or ""]
+
     def _finish_in_hand(self, deadline: float) -> None:
-        """Give the files being read until `deadline` to finish; queue the rest again."""
+        """Give the files being read until `deadline` to finish; queue the rest again. Their leases are
+        renewed first to outlast the wait, which no renewal interrupts."""
+        self._safely(lambda: self._keep_alive(self.settings.lease_seconds + max(0.0, deadline - monotonic())))
         finished, unstarted, cut_off = self._workers.close(deadline, self._hurry)
         for result in finished:
             self._collect(result)
@@ -420,7 +462,7 @@ class Daemon:
         if ids:
 
             def requeue() -> None:
-                self.index.queue.requeue_processing(ids)
+                self.index.leases.release(self.node.name, ids)
 
             self._safely(requeue)
         if unstarted:

@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 from contextlib import suppress
-from datetime import UTC, datetime
 from time import monotonic
 
 from ocrwatch.errors import Fault, NoSpace
@@ -31,7 +30,6 @@ class Pause:
         self._index = index
         self._node = node
         self.fault: Fault | None = None
-        self.since: datetime | None = None
         self._started = 0.0
         self._wait = FIRST_WAIT
         self._next_probe = 0.0
@@ -47,7 +45,6 @@ class Pause:
     def begin(self, fault: Fault) -> None:
         """Pause on `fault`, or, when paused already, wait longer before the next probe."""
         if self.fault is None:
-            self.since = datetime.now(UTC)
             self._started = monotonic()
             self._wait = FIRST_WAIT
             log.warning("paused: %s; every file stays queued until this clears", fault)
@@ -65,13 +62,12 @@ class Pause:
         try:
             if isinstance(self.fault, NoSpace):
                 _probe_folder(self.fault)
-            self._index.daemons.heartbeat(self._node, None, None)
+            self._index.daemons.heartbeat(self._node, None)
         except Fault as still:
             self.begin(still)
             return False
         log.info("resumed after %.0f s: %s no more", monotonic() - self._started, self.fault)
         self.fault = None
-        self.since = None
         return True
 
 

@@ -2,8 +2,9 @@
 opened, so a scanner that writes a 50 MB TIFF over 20 seconds gets one OCR run, of the whole file.
 
 The queue does the waiting: a path is queued with its size and mtime and `next_attempt_at` set
-`settle_seconds` ahead; when it is claimed, `check` compares the file with what was queued. Unchanged
-means it held still for at least that long; changed means it goes back for another round.
+`settle_seconds` ahead by the index's clock (which every host sharing it agrees on); when it is
+claimed, `check` compares the file with what was queued. Unchanged means it held still for at least
+that long; changed means it goes back for another round.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Endpoints that read images are plain functions: the framework runs them in its t
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from ocrwatch import __version__
 from ocrwatch.engines import PageText
-from ocrwatch.index import FileStatus, StoredDocument
+from ocrwatch.index import FileStatus, Filters, Sort, StoredDocument
 from ocrwatch.outputs.jsonfile import page_to_dict
 from ocrwatch.pipeline import Status
 from ocrwatch.web import dashboard, images
@@ -111,18 +112,42 @@ def read_upload(
 @router.get("/search", summary="Search everything indexed")
 def search(
     app: ServicesDep,
-    q: Annotated[str, Query(min_length=1, max_length=500, description='words, "a phrase", a prefix*')],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=500,
+            description='words, "a phrase", a prefix*; also after:DATE before:DATE folder:NAME type:KIND',
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    exact: Annotated[bool, Query(description="only the words as typed, not their misreadings")] = False,
+    after: Annotated[
+        datetime | None, Query(description="read at or after this ISO date or time (UTC)")
+    ] = None,
+    before: Annotated[datetime | None, Query(description="read before this ISO date or time (UTC)")] = None,
+    folder: Annotated[
+        str | None, Query(max_length=4096, description="a watched folder: its path or its name")
+    ] = None,
+    type: Annotated[
+        str | None, Query(max_length=100, description="image, pdf, an extension (png) or a media type")
+    ] = None,
+    sort: Annotated[
+        Sort, Query(description="relevance (best first) or date (newest first)")
+    ] = Sort.RELEVANCE,
 ) -> SearchOut:
-    """Pages that match, best first, with the snippet's matches marked and the matching words' boxes."""
-    hits = app.index.search(q, limit=limit, offset=offset)
+    """Pages that match, best first, with the snippet's matches marked and the matching words' boxes.
+    Pages that match only through misreadings of the query's words come after the rest (`fuzzy`)."""
+    filters = Filters(after=_utc(after), before=_utc(before), folder=folder or None, type=type or None)
+    hits = app.index.search(q, limit=limit, offset=offset, filters=filters, sort=sort, exact=exact)
     out = [
         HitOut(
             document_id=hit.document_id,
             page=hit.page,
             path=hit.path,
             rank=hit.rank,
+            fuzzy=hit.fuzzy,
             snippet=[SnippetSegment(text=text, match=marked) for text, marked in hit.snippet],
             words=[
                 HitWord(index=index, text=word.text, score=word.score, box=[[x, y] for x, y in word.box])
@@ -136,6 +161,11 @@ def search(
         for hit in hits
     ]
     return SearchOut(query=q, limit=limit, offset=offset, hits=out)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC, as in the query's own after: and before:."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @router.get("/documents/{document_id}", summary="A document: text, metadata, pages, words")

@@ -97,8 +97,11 @@ class HitOut(BaseModel):
     page: int
     path: str
     rank: float = Field(description="bm25: lower is better")
+    fuzzy: bool = Field(
+        False, description="it matched only through misreadings of the query's words, after every exact hit"
+    )
     snippet: list[SnippetSegment]
-    words: list[HitWord] = Field(description="the page's words that match a query term")
+    words: list[HitWord] = Field(description="the page's words that match a query term or its misreadings")
     width: int
     height: int
     document_url: str

@@ -2,8 +2,8 @@
 
 Measured on four sets (README, "Measured"): RapidOCR reads photos, receipts and invoices (tables,
 forms) better; Tesseract reads pages of running text better and in a third of the time. So a page's
-kind is told first from image statistics (`kind.py`, 20-40 ms): photos and receipts go to RapidOCR
-alone; forms to RapidOCR, with the words it ran together split where Tesseract sees a space
+kind is told first from image statistics (`kind.py`, 20-40 ms): photos go to RapidOCR alone;
+receipts and forms to RapidOCR, with the words it ran together split where Tesseract sees a space
 (`spaces.py`). A page of running text is read by Tesseract and its reading checked (`check.py`); one
 Tesseract read without confidence, or in a script it has no language for, is read again by RapidOCR,
 whose reading is then kept. Reading every page with both would cost 1.1-1.35 times the slower engine.
@@ -20,7 +20,7 @@ import numpy as np
 
 from ocrwatch.config import EngineSettings
 from ocrwatch.engines.auto.check import cjk_share, review
-from ocrwatch.engines.auto.kind import DOCUMENT, FORM, page_kind
+from ocrwatch.engines.auto.kind import DOCUMENT, PHOTO, page_kind
 from ocrwatch.engines.auto.spaces import split_run_together
 from ocrwatch.engines.base import PageText
 from ocrwatch.engines.rapidocr import RapidOcrEngine
@@ -46,24 +46,21 @@ class AutoEngine:
 
     def read(self, image: np.ndarray) -> PageText:
         kind = page_kind(image)
-        if kind.name == FORM and self._tesseract is not None:
-            page = split_run_together(image, self._rapidocr.read(image), self._tesseract)
-            return replace(
-                page, reason=f"{kind.name}: rapidocr, words run together split by tesseract ({kind.why})"
-            )
-        if kind.name != DOCUMENT:
+        if kind.name == PHOTO:
             return self._by_rapidocr(image, f"{kind.name}: rapidocr ({kind.why})")
         if self._tesseract is None:
-            return self._by_rapidocr(image, "document page: rapidocr (tesseract is not installed)")
+            return self._by_rapidocr(image, f"{kind.name}: rapidocr ({kind.why}; tesseract is not installed)")
+        if kind.name != DOCUMENT:
+            page = split_run_together(image, self._rapidocr.read(image), self._tesseract)
+            why = f"{kind.name}: rapidocr, words run together split by tesseract ({kind.why})"
+            return replace(page, reason=why)
         first = self._tesseract.read(image)
         verdict = review(first)
         if verdict.good:
             return replace(first, reason=f"document page: tesseract ({verdict.why})")
         second = self._rapidocr.read(image)
         why = verdict.why
-        if cjk_share(second) >= CJK_SHARE and not any(
-            code.startswith(CJK_PACKS) for code in self._lang.split("+")
-        ):
+        if cjk_share(second) >= CJK_SHARE and not self._reads_cjk:
             why = f"Chinese, Japanese or Korean text, which tesseract's {self._lang} does not read"
         return replace(second, reason=f"document page: rapidocr ({why})")
 

@@ -2,12 +2,14 @@
 
 Everything else in `ocrwatch.index` is portable SQLAlchemy and asks `of(connection)` for the few
 things only a database of its own kind can do: open an engine the way that database wants, make
-migrations wait for each other, create and query its full-text index, insert with `ON CONFLICT`, and
-tell the time by its own clock (so that several hosts sharing one index agree about it).
+migrations wait for each other, create and query its full-text index, find the terms near a misread
+word, insert with `ON CONFLICT`, and tell the time by its own clock (so that several hosts sharing
+one index agree about it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -19,8 +21,9 @@ from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.errors import ConfigError
 from ocrwatch.index.dialects import postgresql, sqlite
+from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.query import Query
-from ocrwatch.index.records import PageMatch
+from ocrwatch.index.records import Ranked
 
 
 class Dialect(Protocol):
@@ -33,7 +36,35 @@ class Dialect(Protocol):
 
     def create_fulltext(self, connection: Connection) -> None: ...
     def drop_fulltext(self, connection: Connection) -> None: ...
-    def search(self, connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]: ...
+    def search(
+        self,
+        connection: Connection,
+        query: Query,
+        limit: int,
+        offset: int,
+        filters: Filters,
+        sort: Sort,
+        without: Query | None = None,
+    ) -> list[Ranked]:
+        """The ids and ranks of the pages matching `query` and `filters` (and not `without`), in
+        `sort` order, ties by page id."""
+        ...
+
+    def count(self, connection: Connection, query: Query, filters: Filters) -> int:
+        """How many pages `search` would find without a limit."""
+        ...
+
+    def create_vocabulary(self, connection: Connection) -> None:
+        """What `similar_terms` needs beside the `terms` table (called by the migration that adds it)."""
+        ...
+
+    def similar_terms(
+        self, connection: Connection, wanted: Mapping[str, int], limit: int
+    ) -> dict[str, list[str]]:
+        """For each folded word, up to `limit` other terms of the index within its edit distance
+        (`wanted[word]`), nearest first: the misreadings `fuzzy` widens the query with."""
+        ...
+
     def insert(self, table: Table) -> sqlite_dialect.Insert | postgresql_dialect.Insert:
         """The dialect's own INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
         ...

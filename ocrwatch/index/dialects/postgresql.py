@@ -14,20 +14,24 @@ from datetime import datetime
 
 import psycopg
 import sqlalchemy
-from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, event, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from ocrwatch.errors import ConfigError, IndexUnavailable
+from ocrwatch.index.dialects.postgresql_fuzzy import similar_terms as similar_terms
+from ocrwatch.index.filters import Filters, Sort
+from ocrwatch.index.filters import conditions as conditions_of
 from ocrwatch.index.query import Query, Term, fold
-from ocrwatch.index.records import PageMatch
+from ocrwatch.index.records import Ranked
+from ocrwatch.index.tables import documents, pages
 
 CONFIG = "ocrwatch_fts"
 """The text search configuration: `simple` with `unaccent` before it."""
 
 _SPLIT = r"regexp_replace({}, '([^[:alnum:][:space:]]+)', chr(1) || '\1' || chr(1), 'g')"
-"""The page text with its punctuation fenced off; both the index and the snippets read this."""
+"""The page text with its punctuation fenced off, as the index reads it."""
 
 _WORDS = ("asciiword", "word", "numword", "asciihword", "hword", "numhword", "hword_asciipart",
           "hword_part", "hword_numpart")  # fmt: skip
@@ -52,47 +56,19 @@ FULLTEXT_DROP = (
     f"DROP TEXT SEARCH CONFIGURATION {CONFIG}",
 )
 
-# ts_headline wraps each match in these control characters, as SQLite's snippet() does; the
-# fences U+0001 are taken out again, so the snippet is the page's own text. One fragment around the
-# best match, about as long as SQLite's 16 tokens (ts_headline never ends a fragment on a number).
-_START, _END, _FENCE = "\x02", "\x03", "\x01"
-_HEADLINE = f"StartSel={_START}, StopSel={_END}, MaxWords=20, MinWords=10, ShortWord=0, MaxFragments=1"
-
-# Ranked by cover density, divided by 1 + log(length) as bm25 favours short pages; negated so that,
-# as with bm25, lower is better. Only the pages returned get a snippet (ts_headline reads the text).
-SEARCH = text(
-    f"""
-    WITH matches AS (
-        SELECT pages.id, pages.document_id, pages.number, pages.width, pages.height, pages.text,
-               -ts_rank_cd(pages.fts, query, 1) AS rank
-        FROM pages, to_tsquery('{CONFIG}'::regconfig, :expression) AS query
-        WHERE pages.fts @@ query
-        ORDER BY rank, pages.id
-        LIMIT :limit OFFSET :offset
-    )
-    SELECT
-        matches.id AS page_id,
-        matches.document_id,
-        matches.number,
-        matches.width,
-        matches.height,
-        (
-            SELECT files.path FROM files
-            WHERE files.document_id = matches.document_id
-            ORDER BY files.id LIMIT 1
-        ) AS path,
-        matches.text,
-        ts_headline(
-            '{CONFIG}'::regconfig,
-            {_SPLIT.format("matches.text")},
-            to_tsquery('{CONFIG}'::regconfig, :highlight),
-            :options
-        ) AS snippet,
-        matches.rank
-    FROM matches
-    ORDER BY matches.rank, matches.id
-    """
+VOCABULARY_SCHEMA = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE EXTENSION IF NOT EXISTS fuzzystrmatch",
+    "CREATE INDEX ix_terms_term_trgm ON terms USING gin (term gin_trgm_ops)",
 )
+"""What `postgresql_fuzzy.similar_terms` searches the `terms` table with (both extensions trusted)."""
+
+_VECTOR = literal_column("pages.fts")
+_QUERY = func.to_tsquery(literal_column(f"'{CONFIG}'::regconfig"), bindparam("expression"))
+_MATCHES = _VECTOR.bool_op("@@")(_QUERY)
+# Cover density, divided by 1 + log(length) as bm25 favours short pages; negated so that, as with
+# bm25, lower is better.
+_RANK = (-func.ts_rank_cd(_VECTOR, _QUERY, 1)).label("rank")
 
 _UNAVAILABLE = {"57P01", "57P02", "57P03"}
 """Admin shutdown, crash shutdown, cannot connect now."""
@@ -197,44 +173,46 @@ def _phrase(term: Term) -> str:
     return "(" + " <-> ".join(tokens) + ")"
 
 
-def search(connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]:
-    """Pages matching `query`, best first."""
+def search(
+    connection: Connection,
+    query: Query,
+    limit: int,
+    offset: int,
+    filters: Filters,
+    sort: Sort,
+    without: Query | None = None,
+) -> list[Ranked]:
+    """Pages matching `query` and `filters` and not `without`, in `sort` order."""
     expression = tsquery(query)
-    parameters = {
-        "expression": expression,
-        "highlight": tsquery(query, positive=True) or expression,
-        "options": _HEADLINE,
-        "limit": limit,
-        "offset": offset,
-    }
-    rows = connection.execute(SEARCH, parameters).all()
-    return [
-        PageMatch(
-            row.page_id,
-            row.document_id,
-            row.number,
-            row.width,
-            row.height,
-            row.path,
-            _segments(row.snippet.replace(_FENCE, ""), row.text),
-            row.rank,
-        )
-        for row in rows
-    ]
+    if without is not None:
+        expression = f"({expression}) & !({tsquery(without)})"
+    ranked = _ranked(filters, sort).limit(limit).offset(offset)
+    rows = connection.execute(ranked, {"expression": expression}).all()
+    return [Ranked(page_id, rank) for page_id, rank in rows]
 
 
-def _segments(snippet: str, page_text: str) -> list[tuple[str, bool]]:
-    """(text, matched) pairs of a marked snippet, with `…` where it cuts the page's text, as SQLite's
-    snippet() has it."""
-    pieces = snippet.replace(_END, _START).split(_START)  # the matches are at odd indices
-    plain = "".join(pieces)
-    segments = [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
-    start = page_text.find(plain)
-    if start > 0:
-        segments.insert(0, ("…", False))
-    if start >= 0 and start + len(plain) < len(page_text):
-        segments.append(("…", False))
-    return segments
+def count(connection: Connection, query: Query, filters: Filters) -> int:
+    """How many pages match `query` and `filters`."""
+    counted = select(func.count()).select_from(_ranked(filters, Sort.RELEVANCE).order_by(None).subquery())
+    return int(connection.execute(counted, {"expression": tsquery(query)}).scalar_one())
+
+
+def _ranked(filters: Filters, sort: Sort) -> Select[tuple[int, float]]:
+    """The matching pages' ids and ranks in `sort` order (the GIN index finds them)."""
+    ranked = select(pages.c.id.label("page_id"), _RANK).where(_MATCHES)
+    conditions = conditions_of(filters)
+    if conditions or sort is Sort.DATE:
+        joined = pages.join(documents, documents.c.id == pages.c.document_id)
+        ranked = ranked.select_from(joined).where(*conditions)
+    if sort is Sort.DATE:
+        return ranked.order_by(documents.c.created_at.desc(), documents.c.id.desc(), pages.c.number)
+    return ranked.order_by(_RANK, pages.c.id)
+
+
+def create_vocabulary(connection: Connection) -> None:
+    """The trigram index on `terms` that fuzzy search narrows the vocabulary with."""
+    for statement in VOCABULARY_SCHEMA:
+        connection.exec_driver_sql(statement)
 
 
 def insert(table: Table) -> Insert:

@@ -1,4 +1,5 @@
-"""Everything in the index that only SQLite understands: connection setup, FTS5 and its queries.
+"""Everything in the index that only SQLite understands: connection setup, FTS5 and its queries, and
+where fuzzy search finds a word's misreadings (the vocabulary held in memory).
 
 The rest of `ocrwatch.index` is portable SQLAlchemy; this module implements `dialects.Dialect`.
 
@@ -10,13 +11,28 @@ one that asks for the lock up front simply waits its turn.
 
 from __future__ import annotations
 
-import re
 import sqlite3
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, Table, event, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -24,9 +40,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
-from ocrwatch.index.query import Query, Term
-from ocrwatch.index.records import PageMatch
-from ocrwatch.index.tables import utc_now
+from ocrwatch.index.filters import Filters, Sort
+from ocrwatch.index.filters import conditions as conditions_of
+from ocrwatch.index.query import Query, Term, fold
+from ocrwatch.index.records import Ranked
+from ocrwatch.index.tables import documents, pages, utc_now
+from ocrwatch.index.vocabulary import Vocabulary
 
 WRITES = "ocrwatch_writes"
 """Execution option (set by `database.writer`) marking transactions that will write."""
@@ -73,34 +92,11 @@ FULLTEXT_DROP = (
     "DROP TABLE pages_fts",
 )
 
-# snippet() wraps each match in these control characters, which OCR text never contains; the
-# segments are split apart here so that no caller ever has to escape or parse markup.
-_START, _END = "\x02", "\x03"
-_MARKED = re.compile(f"{_START}(.*?){_END}", re.DOTALL)
-
-# `path` is the document's first-recorded file, the same one `Index.document` calls its source.
-SEARCH = text(
-    """
-    SELECT
-        pages.id AS page_id,
-        pages.document_id,
-        pages.number,
-        pages.width,
-        pages.height,
-        (
-            SELECT files.path FROM files
-            WHERE files.document_id = pages.document_id
-            ORDER BY files.id LIMIT 1
-        ) AS path,
-        snippet(pages_fts, 0, char(2), char(3), '…', 16) AS snippet,
-        bm25(pages_fts) AS rank
-    FROM pages_fts
-    JOIN pages ON pages.id = pages_fts.rowid
-    WHERE pages_fts MATCH :expression
-    ORDER BY rank, pages.id
-    LIMIT :limit OFFSET :offset
-    """
-)
+# The full-text table as SQLAlchemy sees it: its rowid is the page's id.
+_FTS = sqlalchemy.table("pages_fts", sqlalchemy.column("rowid", Integer))
+_MATCHES = literal_column("pages_fts").match(bindparam("expression"))
+_RANK = func.bm25(literal_column("pages_fts")).label("rank")
+"""bm25 in the select list and a tie-break on rowid: measured faster than FTS5's own `ORDER BY rank`."""
 
 
 def create_engine(url: str) -> Engine:
@@ -164,43 +160,108 @@ def drop_fulltext(connection: Connection) -> None:
 
 
 def match_expression(query: Query) -> str:
-    """The query in FTS5 syntax. Every term becomes an FTS5 string, so only our operators are syntax."""
-    return " ".join(part if isinstance(part, str) else _fts5_string(part) for part in query.parts)
+    """The query in FTS5 syntax. Every term becomes an FTS5 string, so only our operators are syntax.
+
+    Terms side by side are joined by an explicit AND, in parentheses: FTS5 accepts no implicit AND
+    next to a group (a word with variants), and its implicit AND binds tighter than NOT and OR.
+    """
+    pieces: list[str] = []
+    run: list[Term] = []
+    for part in query.parts:
+        if isinstance(part, str):
+            pieces += [_all_of(run), part]
+            run = []
+        else:
+            run.append(part)
+    return " ".join([*pieces, _all_of(run)])
+
+
+def _all_of(run: list[Term]) -> str:
+    """Terms that must all match. One without letters or digits (`-`) is an empty FTS5 phrase, which
+    an implicit AND ignores and an explicit one never matches: it is left out."""
+    strings = [_fts5_string(term) for term in run if fold(term.text)] or [_fts5_string(t) for t in run[:1]]
+    if len(strings) == 1:
+        return strings[0]
+    return "(" + " AND ".join(strings) + ")" if strings else ""  # none: after a last operator
 
 
 def _fts5_string(term: Term) -> str:
-    quoted = '"' + term.text.replace('"', '""') + '"'
-    return quoted + "*" if term.prefix else quoted
+    """The term as an FTS5 string; with variants, the group of it OR them."""
+    quoted = _quoted(term.text) + ("*" if term.prefix else "")
+    if not term.variants:
+        return quoted
+    return "(" + " OR ".join([quoted, *map(_quoted, term.variants)]) + ")"
 
 
-def search(connection: Connection, query: Query, limit: int, offset: int) -> list[PageMatch]:
-    """Pages matching `query`, best first."""
-    parameters = {"expression": match_expression(query), "limit": limit, "offset": offset}
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def search(
+    connection: Connection,
+    query: Query,
+    limit: int,
+    offset: int,
+    filters: Filters,
+    sort: Sort,
+    without: Query | None = None,
+) -> list[Ranked]:
+    """Pages matching `query` and `filters` and not `without`, in `sort` order."""
+    expression = match_expression(query)
+    if without is not None:
+        expression = f"({expression}) NOT ({match_expression(without)})"
+    ranked = _ranked(filters, sort).limit(limit).offset(offset)
+    rows = _fulltext(connection, query, ranked, {"expression": expression})
+    return [Ranked(page_id, rank) for page_id, rank in rows]
+
+
+def count(connection: Connection, query: Query, filters: Filters) -> int:
+    """How many pages match `query` and `filters`."""
+    counted = select(func.count()).select_from(_ranked(filters, Sort.RELEVANCE).order_by(None).subquery())
+    [(found,)] = _fulltext(connection, query, counted, {"expression": match_expression(query)})
+    return int(found)
+
+
+def _ranked(filters: Filters, sort: Sort) -> Select[tuple[int, float]]:
+    """The matching pages' ids and ranks in `sort` order; pages and documents are joined only when a
+    filter or the order needs them, so a plain search is the bare full-text query."""
+    ranked = select(_FTS.c.rowid.label("page_id"), _RANK).where(_MATCHES)
+    conditions = conditions_of(filters)
+    if conditions or sort is Sort.DATE:
+        joined = _FTS.join(pages, pages.c.id == _FTS.c.rowid).join(
+            documents, documents.c.id == pages.c.document_id
+        )
+        ranked = ranked.select_from(joined).where(*conditions)
+    if sort is Sort.DATE:
+        return ranked.order_by(documents.c.created_at.desc(), documents.c.id.desc(), pages.c.number)
+    return ranked.order_by(_RANK, _FTS.c.rowid)
+
+
+def _fulltext(
+    connection: Connection, query: Query, statement: Executable, parameters: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    """Run a full-text statement; FTS5's refusal of an expression becomes a `QueryError`."""
     try:
-        rows = connection.execute(SEARCH, parameters).all()
+        return connection.execute(statement, parameters).all()
     except OperationalError as error:
         if "fts5" not in str(error.orig):
             raise
         raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
-    return [
-        PageMatch(
-            row.page_id,
-            row.document_id,
-            row.number,
-            row.width,
-            row.height,
-            row.path,
-            _segments(row.snippet),
-            row.rank,
-        )
-        for row in rows
-    ]
 
 
-def _segments(snippet: str) -> list[tuple[str, bool]]:
-    """Split a marked snippet into (text, matched) pairs; re.split puts the matches at odd indices."""
-    pieces = _MARKED.split(snippet)
-    return [(piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece]
+def create_vocabulary(connection: Connection) -> None:
+    """Nothing to do: `similar_terms` reads the `terms` table into memory (`vocabulary.py`)."""
+
+
+def similar_terms(connection: Connection, wanted: Mapping[str, int], limit: int) -> dict[str, list[str]]:
+    """The index's terms near each word, from the vocabulary this process holds of the database."""
+    vocabulary = _VOCABULARIES.setdefault(connection.engine, Vocabulary())
+    vocabulary.refresh(connection)
+    return vocabulary.similar(wanted, limit)
+
+
+_VOCABULARIES: WeakKeyDictionary[Engine, Vocabulary] = WeakKeyDictionary()
+"""One in-memory vocabulary per engine (per database a process has open), dropped with the engine."""
 
 
 def insert(table: Table) -> Insert:

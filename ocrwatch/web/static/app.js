@@ -154,7 +154,8 @@ function hitItem(hit) {
     snippet.append(segment.match ? el("mark", { text: segment.text }) : document.createTextNode(segment.text));
   }
   const title = el("span", { class: "hit-title", text: basename(hit.path), title: hit.path });
-  const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${plural(hit.words.length, "matching word")}` });
+  const close = hit.fuzzy ? " · a close match: the marked words are read a letter or two off" : "";
+  const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${plural(hit.words.length, "matching word")}${close}` });
   return el("li", {}, docLink(hit.document_id, hit.page, el("span", { class: "hit-body" }, title, meta, snippet)));
 }
 

@@ -1,0 +1,57 @@
+"""What a search hands back for each page it found: where it is, the passage, the matching words.
+
+The full-text query (the dialect's) only ranks page ids; everything shown is loaded here for the
+returned pages alone, so its cost does not grow with the number of matches.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from ocrwatch.index import document_rows
+from ocrwatch.index.query import Query
+from ocrwatch.index.records import Hit, Ranked
+from ocrwatch.index.snippets import snippet
+from ocrwatch.index.tables import files, pages
+
+
+def load(connection: Connection, found: list[tuple[Ranked, Query]], query: Query) -> list[Hit]:
+    """The hits for `found` (each page with the query it matched), in its order; a page matched by
+    a query other than `query` matched only through variants."""
+    if not found:
+        return []
+    queries = {ranked.page_id: matched_by for ranked, matched_by in found}
+    # The document's first-recorded file: the one `Index.document` calls its source.
+    path = (
+        select(files.c.path)
+        .where(files.c.document_id == pages.c.document_id)
+        .order_by(files.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = {
+        row.id: row
+        for row in connection.execute(
+            select(
+                pages.c.id, pages.c.document_id, pages.c.number, pages.c.width, pages.c.height, pages.c.text
+            )
+            .add_columns(path.label("path"))
+            .where(pages.c.id.in_(list(queries)))
+        )
+    }
+    page_words = document_rows.matching_words(connection, queries)
+    return [
+        Hit(
+            document_id=(row := rows[ranked.page_id]).document_id,
+            page=row.number,
+            path=row.path,
+            snippet=snippet(row.text, matched_by),
+            rank=ranked.rank,
+            words=[index for index, _ in page_words[ranked.page_id]],
+            matched=[word for _, word in page_words[ranked.page_id]],
+            width=row.width,
+            height=row.height,
+            fuzzy=matched_by is not query,
+        )
+        for ranked, matched_by in found
+    ]

@@ -1,0 +1,125 @@
+"""Two `ocrwatch run` processes on one index and one shared inbox, as two hosts would run them: each with
+its own node name, one worker and the polling observer (as on NFS or SMB). A burst of real receipts is
+read once each; one daemon killed mid-batch with its workers loses its files to the other once its leases
+run out: nothing lost, nothing read twice; one frozen (SIGSTOP) past its leases cannot record, once
+resumed, what the other took over."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.daemon_helpers import RunningDaemon, wait_for
+
+LEASE = 3
+RECEIPTS = 6
+
+
+def start(tmp_path: Path, node: str, daemons: list[RunningDaemon]) -> RunningDaemon:
+    home = tmp_path / node
+    home.mkdir()
+    config = {
+        "node": node,
+        "lease_seconds": LEASE,
+        "database": str(tmp_path / "index.db"),
+        "output": str(tmp_path / "out"),
+        "workers": 1,
+        "engine": "tesseract",
+        "settle_seconds": 0.5,
+        "watch": [{"folder": str(tmp_path / "inbox"), "name": "inbox", "polling": True, "poll_seconds": 0.5}],
+    }
+    daemon = RunningDaemon(home, config)
+    daemon.database = tmp_path / "index.db"
+    daemons.append(daemon)
+    return daemon.start()
+
+
+def held_by(daemon: RunningDaemon, node: str) -> list[str]:
+    return [
+        row["path"] for row in daemon.rows() if row["status"] == "processing" and row["claimed_by"] == node
+    ]
+
+
+def drop_burst(tmp_path: Path, data_dir: Path, count: int) -> list[Path]:
+    """Copy `count` receipts aside, then move them all into the inbox at once."""
+    inbox, staging = tmp_path / "inbox", tmp_path / "staging"
+    inbox.mkdir(exist_ok=True)
+    staging.mkdir()
+    receipts = sorted((data_dir / "sroie" / "img").glob("*.jpg"))[:count]
+    for receipt in receipts:
+        shutil.copy(receipt, staging / receipt.name)
+    for receipt in receipts:
+        os.rename(staging / receipt.name, inbox / receipt.name)
+    return [inbox / receipt.name for receipt in receipts]
+
+
+def assert_read_once(tmp_path: Path, daemons: list[RunningDaemon], dropped: list[Path]) -> None:
+    """One arrival per file, done, its claim gone; one document and one set of outputs each; at most one
+    outcome line per file over every daemon's log."""
+    rows = daemons[0].rows()
+    assert Counter(row["path"] for row in rows) == Counter(str(path) for path in dropped)
+    assert {row["status"] for row in rows} == {"done"}
+    assert all(row["claimed_by"] is None and row["lease_until"] is None for row in rows)
+    with sqlite3.connect(tmp_path / "index.db") as connection:
+        assert connection.execute("SELECT count(*) FROM documents").fetchone()[0] == len(dropped)
+    lines = {path: [line for daemon in daemons for line in daemon.outcome_lines(path)] for path in dropped}
+    assert all(len(found) <= 1 for found in lines.values()), lines
+    outputs = sorted(path.name for path in (tmp_path / "out").glob("*.txt"))
+    assert outputs == sorted(f"{path.name}.txt" for path in dropped)  # no `~2`: never read twice
+
+
+def test_two_daemons_share_a_burst_and_one_takes_over_from_the_other_killed(
+    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon]
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    alpha = start(tmp_path, "alpha", daemons)
+    beta = start(tmp_path, "beta", daemons)
+    dropped = drop_burst(tmp_path, data_dir, RECEIPTS)  # seen by both observers
+
+    victim = wait_for(lambda: held_by(beta, "beta"), "beta to have files in hand", timeout=120)
+    beta.kill()  # the daemon and its worker, mid-batch
+    wait_for(lambda: alpha.settled(dropped), "alpha to finish every file, beta's too", timeout=240)
+
+    assert_read_once(tmp_path, [alpha, beta], dropped)
+    assert any(alpha.outcome_lines(Path(path)) for path in victim)  # beta's files, finished by alpha
+
+    status = subprocess.run(
+        [sys.executable, "-m", "ocrwatch", "status", "--config", str(alpha.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    daemon_lines = [line for line in status.stdout.splitlines() if line.startswith("daemon ")]
+    assert daemon_lines[0].startswith("daemon alpha: running; 0 files in hand; folders inbox"), daemon_lines
+    assert daemon_lines[1].startswith("daemon beta: stale"), daemon_lines
+    assert alpha.stop() == 0
+
+
+def test_a_daemon_frozen_past_its_leases_cannot_record_what_another_took_over(
+    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon]
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    alpha = start(tmp_path, "alpha", daemons)
+    beta = start(tmp_path, "beta", daemons)
+    dropped = drop_burst(tmp_path, data_dir, 4)
+    assert beta.process is not None
+    frozen = wait_for(lambda: held_by(beta, "beta"), "beta to have files in hand", timeout=120)
+    os.killpg(beta.process.pid, signal.SIGSTOP)  # the daemon and its worker, as a suspended VM
+    try:
+        taken = [Path(path) for path in frozen]
+        wait_for(lambda: all(alpha.outcome_lines(path) for path in taken), "alpha to take beta's files")
+    finally:
+        os.killpg(beta.process.pid, signal.SIGCONT)
+    wait_for(lambda: alpha.settled(dropped), "every file to be read")
+    time.sleep(LEASE)  # time for beta, resumed, to try what it held
+    assert_read_once(tmp_path, [alpha, beta], dropped)
+    assert "not recorded" in beta.log(), beta.log()
+    assert beta.alive() and beta.stop() == 0 and alpha.stop() == 0
