@@ -140,37 +140,44 @@ def drop_fulltext(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
-def tsquery(query: Query, *, positive: bool = False) -> str:
-    """The query in `to_tsquery` syntax; with `positive`, its terms that are not negated, any of them
-    (what a snippet highlights). Terms are tokenized here as the index tokenizes, so only our
-    operators are syntax; a term without letters or digits stands for nothing, as in FTS5."""
-    rendered: list[str] = []
+def tsquery(query: Query) -> str:
+    """The query in `to_tsquery` syntax, grouped as FTS5 groups it (`dialects/sqlite.py`): terms side
+    by side must all match, in parentheses, and `OR` / `NOT` stand between such runs. Terms are
+    tokenized here as the index tokenizes, so only our operators are syntax; a term without letters
+    or digits stands for nothing."""
+    rendered = ""
     operator = "AND"
-    for part in query.parts:
-        if isinstance(part, str):
-            operator = part
+    run: list[Term] = []
+    for part in [*query.parts, "AND"]:  # the last AND ends the last run
+        if isinstance(part, Term):
+            run.append(part)
             continue
-        phrase = _phrase(part)
-        if phrase and positive and not part.negated:
-            rendered += ["|", phrase] if rendered else [phrase]
-        elif phrase and not positive:
-            joint = {"AND": "&", "OR": "|", "NOT": "& !"}[operator]
-            if rendered:
-                rendered += [joint, phrase]
-            else:
-                rendered.append("!" + phrase if operator == "NOT" else phrase)
-        operator = "AND"
-    return " ".join(rendered)
+        group = _all_of(run)
+        if group and rendered:
+            rendered += f" {_JOINTS[operator]} {group}"
+        elif group:  # the first run with tokens (a NOT before it: after a run of none)
+            rendered = f"!{group}" if operator == "NOT" else group
+        operator, run = part, []
+    return rendered
+
+
+_JOINTS = {"AND": "&", "OR": "|", "NOT": "& !"}
+
+
+def _all_of(run: list[Term]) -> str:
+    phrases = [phrase for term in run if (phrase := _phrase(term))]
+    return "(" + " & ".join(phrases) + ")" if phrases else ""
 
 
 def _phrase(term: Term) -> str:
-    """`'a' <-> 'b':*`, parenthesized; empty for a term with no tokens."""
+    """`'a' <-> 'b':*`, or with variants `('a' | 'v1' | 'v2')`; empty for a term with no tokens."""
     tokens = [f"'{token}'" for token in fold(term.text)]
     if not tokens:
         return ""
     if term.prefix:
         tokens[-1] += ":*"
-    return "(" + " <-> ".join(tokens) + ")"
+    alternatives = [" <-> ".join(tokens), *(f"'{variant}'" for variant in term.variants)]
+    return "(" + " | ".join(alternatives) + ")"
 
 
 def search(
