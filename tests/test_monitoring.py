@@ -24,7 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from ocrwatch.index import FileStat, Index
+from ocrwatch.index import FileStat, Index, Node
 from ocrwatch.monitoring.watchdog import Watchdog
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.webserver import free_port
@@ -149,11 +149,11 @@ def test_metrics_after_a_real_batch_equal_what_status_says(
     for state in ("queued", "processing", "done", "failed", "duplicate"):
         assert sum(s.value for s in files if s.labels["status"] == state) == counts[state], state
     assert counts["done"] == 3 and counts["failed"] == 1 and counts["duplicate"] == 1, counts
-    assert value(files, "ocrwatch_files", folder=str(inbox), status="done") == 2
-    assert value(files, "ocrwatch_files", folder=str(inbox), status="failed") == 1
+    assert value(files, "ocrwatch_files", folder=inbox.name, status="done") == 2
+    assert value(files, "ocrwatch_files", folder=inbox.name, status="failed") == 1
     assert value(files, "ocrwatch_files", folder="", status="done") == 1  # the scan's
     queued = metrics["ocrwatch_queue_oldest_age_seconds"]
-    assert value(queued, "ocrwatch_queue_oldest_age_seconds", folder=str(inbox)) == 0 == counts["queue"]
+    assert value(queued, "ocrwatch_queue_oldest_age_seconds", folder=inbox.name) == 0 == counts["queue"]
     assert sum(s.value for s in metrics["ocrwatch_queue_retrying"]) == counts["retrying"] == 0
 
     # Every daemon line is JSON; the outcome lines carry the text line's parts as fields of their own.
@@ -189,10 +189,10 @@ def test_queued_and_retrying_files_are_counted_as_status_counts_them(tmp_path: P
     database = tmp_path / "index.db"
     with Index(f"sqlite:///{database}") as index:
         index.queue.enqueue(
-            "/in/a", [FileStat("/in/a/1.jpg", 1, 1.0), FileStat("/in/a/2.jpg", 1, 1.0)], delay=0
+            "a", "/in/a", [FileStat("/in/a/1.jpg", 1, 1.0), FileStat("/in/a/2.jpg", 1, 1.0)], delay=0
         )
-        index.queue.enqueue("/in/b", [FileStat("/in/b/3.jpg", 1, 1.0)], delay=0)
-        claimed = index.queue.claim(["/in/b"])
+        index.queue.enqueue("b", "/in/b", [FileStat("/in/b/3.jpg", 1, 1.0)], delay=0)
+        claimed = index.queue.claim(Node("here", {"b": "/in/b"}, 60))
         assert claimed is not None
         index.queue.retry_later(claimed, "cannot read the file: permission denied", 3600)
     time.sleep(1.1)
@@ -202,15 +202,15 @@ def test_queued_and_retrying_files_are_counted_as_status_counts_them(tmp_path: P
         metrics = scrape(url)
         counts = status_counts(config)
     files = metrics["ocrwatch_files"]
-    assert value(files, "ocrwatch_files", folder="/in/a", status="queued") == 2
+    assert value(files, "ocrwatch_files", folder="a", status="queued") == 2
     assert (
         sum(s.value for s in files if s.labels["status"] == "queued") == counts["queued"] == counts["queue"]
     )
     retrying = metrics["ocrwatch_queue_retrying"]
-    assert value(retrying, "ocrwatch_queue_retrying", folder="/in/b") == 1 == counts["retrying"]
-    assert value(retrying, "ocrwatch_queue_retrying", folder="/in/a") == 0
+    assert value(retrying, "ocrwatch_queue_retrying", folder="b") == 1 == counts["retrying"]
+    assert value(retrying, "ocrwatch_queue_retrying", folder="a") == 0
     oldest = value(
-        metrics["ocrwatch_queue_oldest_age_seconds"], "ocrwatch_queue_oldest_age_seconds", folder="/in/a"
+        metrics["ocrwatch_queue_oldest_age_seconds"], "ocrwatch_queue_oldest_age_seconds", folder="a"
     )
     assert 1 <= oldest < 120
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from ocrwatch.cli import app
 from ocrwatch.errors import QueryError
-from ocrwatch.index import FileStat, Filters, Index, Sort, dialects
+from ocrwatch.index import FileStat, Filters, Index, Node, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.postgresql_fuzzy import threshold
 from ocrwatch.index.fuzzy import distance
@@ -155,8 +155,9 @@ def folders(index: Index, index_url: str) -> dict[str, int]:
 
 def watched(index: Index, root: str, path: str, text: str) -> int:
     """A file the daemon found in the watched folder `root` and read."""
-    index.queue.enqueue(root, [FileStat(path, 100, 1700000000.0)], delay=0)
-    claimed = index.queue.claim([root])
+    folder = root.rsplit("/", 1)[-1]
+    index.queue.enqueue(folder, root, [FileStat(path, 100, 1700000000.0)], delay=0)
+    claimed = index.queue.claim(Node("here", {folder: root}, 60))
     assert claimed is not None and claimed.path == path
     return index.record_done(claimed, 100, 1700000000.0, document(page(text), source=path), SILENT)
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ocrwatch.config import Settings, WebSettings
-from ocrwatch.index import FileStat, FileStatus, Index, Notice
+from ocrwatch.index import FileStat, FileStatus, Index, Node, Notice
 from ocrwatch.web import create_app
 from tests.conftest import render_text
 from tests.webserver import ServerThread
@@ -43,14 +43,19 @@ def served(tmp_path: Path, engine) -> Iterator[Served]:
 
 def queue(index: Index, root: str, *names: str) -> list[str]:
     paths = [f"{root}/{name}" for name in names]
-    index.queue.enqueue(root, [FileStat(path, 10, 1.0) for path in paths], delay=0)
+    index.queue.enqueue(Path(root).name, root, [FileStat(path, 10, 1.0) for path in paths], delay=0)
     return paths
+
+
+def claim(index: Index, root: str):
+    """The next file of the watched folder `root` (named by its last part), as its daemon claims it."""
+    return index.queue.claim(Node("here", {Path(root).name: root}, 60))
 
 
 def fail(index: Index, root: str, name: str, error: str) -> int:
     """Queue `name` in `root`, claim it and record it failed with `error`, as a worker would."""
     (path,) = queue(index, root, name)
-    record = index.queue.claim([root])
+    record = claim(index, root)
     assert record is not None and record.path == path
     index.record_failed(record, 10, 1.0, None, error, Notice("on_failed"))
     return record.id
@@ -69,20 +74,26 @@ def test_an_empty_index_has_an_empty_dashboard(served: Served) -> None:
 
 def test_folders_count_their_files_by_state_beside_their_daemons(served: Served, tmp_path: Path) -> None:
     index, inbox, other = served.index, served.inbox, str(tmp_path / "other")
-    index.daemons.register("host-a:1", 1, [inbox])
-    index.daemons.register("host-b:2", 2, [other, str(tmp_path / "quiet")])
+    index.daemons.register("host-a:1", "host-a", 1, ["inbox"], 60)
+    index.daemons.register("host-b:2", "host-b", 2, ["other", "quiet"], 60)
     queue(index, inbox, "a.png", "b.png", "c.png")
-    assert index.queue.claim([inbox]) is not None  # a.png in hand
+    assert claim(index, inbox) is not None  # a.png in hand
     fail(index, other, "bad.jpg", "not an image or PDF")
-    index.daemons.heartbeat("host-b:2", "no space left on device", index.daemons.all()[0].started_at)
+    index.daemons.heartbeat("host-b:2", "no space left on device")
 
     body = dashboard(served)
     folders = {folder["folder"]: folder for folder in body["folders"]}
     assert list(folders) == sorted(folders), "folders in order"
-    assert folders[inbox]["counts"] == {"queued": 2, "processing": 1, "done": 0, "failed": 0, "duplicate": 0}
-    assert folders[inbox]["daemons"] == ["host-a:1"]
-    assert folders[other]["counts"]["failed"] == 1 and folders[other]["daemons"] == ["host-b:2"]
-    quiet = folders[str(tmp_path / "quiet")]
+    assert folders["inbox"]["counts"] == {
+        "queued": 2,
+        "processing": 1,
+        "done": 0,
+        "failed": 0,
+        "duplicate": 0,
+    }
+    assert folders["inbox"]["daemons"] == ["host-a:1"]
+    assert folders["other"]["counts"]["failed"] == 1 and folders["other"]["daemons"] == ["host-b:2"]
+    quiet = folders["quiet"]
     assert quiet["counts"] == dict.fromkeys(("queued", "processing", "done", "failed", "duplicate"), 0)
 
     daemons = {daemon["node"]: daemon for daemon in body["daemons"]}
@@ -105,7 +116,7 @@ def test_failures_come_with_their_reason_and_whether_they_can_be_retried(served:
     index.record_after_action(record, f"{inbox}/failed/moved.jpg")
 
     failures = {failure["id"]: failure for failure in dashboard(served)["failures"]}
-    assert failures[kept]["error"] == "empty file (0 bytes)" and failures[kept]["folder"] == inbox
+    assert failures[kept]["error"] == "empty file (0 bytes)" and failures[kept]["folder"] == "inbox"
     assert failures[kept]["path"] == f"{inbox}/kept.jpg" and failures[kept]["attempts"] == 1
     assert failures[kept]["retry_url"] == f"/api/files/{kept}/retry"
     assert failures[moved]["moved_to"] == f"{inbox}/failed/moved.jpg"
@@ -125,7 +136,7 @@ def test_retry_queues_the_failed_file_again_as_ocrwatch_retry_does(served: Serve
     record = index.file(f"{inbox}/bad.jpg")
     assert record is not None and record.id == failed
     assert (record.status, record.attempts, record.next_attempt_at) == (FileStatus.QUEUED, 0, None)
-    assert index.queue.claim([inbox]).id == failed, "due at once, for the daemon's next claim"
+    assert claim(index, inbox).id == failed, "due at once, for the daemon's next claim"
     assert index.file(f"{inbox}/again.jpg").status is FileStatus.FAILED, "only the one asked for"
     assert [failure["path"] for failure in dashboard(served)["failures"]] == [f"{inbox}/again.jpg"]
 
@@ -180,7 +191,7 @@ def test_polling_with_the_etag_costs_a_304_until_something_changes(served: Serve
     assert changed.json()["folders"][0]["counts"]["queued"] == 1
 
     etag = changed.headers["etag"]
-    index.daemons.register("host-a:1", 1, [inbox])
+    index.daemons.register("host-a:1", "host-a", 1, ["inbox"], 60)
     registered = served.client.get("/api/dashboard", headers={"If-None-Match": etag})
     assert registered.status_code == 200, "a daemon's row changes the ETag too"
     assert registered.json()["folders"][0]["daemons"] == ["host-a:1"]

@@ -107,9 +107,10 @@ def conditions(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def in_folder(folder: str) -> ColumnElement[bool]:
-    """A file found in the watched folder `folder`, named by its path or its last part."""
+    """A file found in the watched folder `folder`, named by its name (the same on every host) or by
+    the path the host that read it watches it at."""
     path = folder.rstrip("/") or "/"
-    return or_(files.c.root == path, files.c.root.endswith("/" + path, autoescape=True))
+    return or_(files.c.folder == folder, files.c.root == path)
 
 
 def of_type(kind: str) -> ColumnElement[bool]:

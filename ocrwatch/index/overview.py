@@ -30,11 +30,11 @@ class Overview:
     def counts_by_folder(self) -> dict[str | None, dict[FileStatus, int]]:
         """Arrivals in each status per watched folder (None: read by `ocrwatch scan` or uploaded),
         every status present for each folder that has any."""
-        query = select(files.c.root, files.c.status, func.count()).group_by(files.c.root, files.c.status)
+        query = select(files.c.folder, files.c.status, func.count()).group_by(files.c.folder, files.c.status)
         counts: dict[str | None, dict[FileStatus, int]] = {}
         with self._engine.connect() as connection:
-            for root, status, count in connection.execute(query):
-                counts.setdefault(root, dict.fromkeys(FileStatus, 0))[FileStatus(status)] = count
+            for folder, status, count in connection.execute(query):
+                counts.setdefault(folder, dict.fromkeys(FileStatus, 0))[FileStatus(status)] = count
         return counts
 
     def recent_documents(self, limit: int) -> list[RecentDocument]:

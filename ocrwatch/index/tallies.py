@@ -18,7 +18,7 @@ from sqlalchemy import Engine, case, func, select
 from ocrwatch.index.records import FileStatus
 from ocrwatch.index.tables import files, outbox, pages
 
-_FOLDER = func.coalesce(files.c.root, "").label("folder")
+_FOLDER = func.coalesce(files.c.folder, "").label("folder")
 
 
 @dataclass(frozen=True, slots=True)

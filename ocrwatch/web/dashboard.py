@@ -52,7 +52,7 @@ def _build(index: Index) -> DashboardOut:
     daemons = index.daemons.all()
     counts = index.overview.counts_by_folder()
     watched = {folder for daemon in daemons for folder in daemon.folders}
-    folders = sorted(watched | {root for root in counts if root is not None})
+    folders = sorted(watched | {folder for folder in counts if folder is not None})
     if None in counts:
         folders.append(None)
     empty = dict.fromkeys(FileStatus, 0)
@@ -86,7 +86,7 @@ def failure(record: FileRecord) -> FailureOut:
     return FailureOut(
         id=record.id,
         path=record.path,
-        folder=record.root,
+        folder=record.folder,
         error=record.error,
         attempts=record.attempts,
         updated_at=record.updated_at,
@@ -105,10 +105,10 @@ def retry(index: Index, file_id: int) -> RetryOut:
         raise Refused(409, f"{record.path} is {record.status.value}, not failed")
     if reason := _not_retryable(record):
         raise Refused(409, f"{record.path}: {reason}")
-    latest = index.file(record.path)
+    latest = index.file(record.place)
     if latest is None or latest.id != record.id:
         raise Refused(409, f"{record.path} has arrived again since; that arrival is the one to retry")
-    if record.path not in index.queue.retry_failed([record.path]):
+    if not index.queue.retry_failed([record.place]):
         raise Refused(409, f"{record.path} is no longer failed")
     return RetryOut(id=record.id, path=record.path, status=FileStatus.QUEUED.value)
 
@@ -117,7 +117,7 @@ def _not_retryable(record: FileRecord) -> str | None:
     """Why the daemon could not read this failure again from the queue, if it could not."""
     if record.moved_to is not None:
         return f"the original was moved to {record.moved_to}: drop it into the folder again"
-    if record.root is None:
+    if record.place is None:
         return "it was scanned or uploaded, not found in a watched folder: scan or upload it again"
     return None
 
