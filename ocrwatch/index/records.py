@@ -29,7 +29,7 @@ class Ranked(NamedTuple):
 
     page_id: int
     rank: float
-    """The dialect's relevance: lower is better (bm25 on SQLite)."""
+    """The dialect's relevance: lower is better (bm25 on SQLite, minus ts_rank_cd on PostgreSQL)."""
 
 
 @dataclass(frozen=True, slots=True)
