@@ -11,8 +11,9 @@ TESSERACT_DEBS := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu libtesseract
   fonts-dejavu-core
 
 # pdftotext reads the searchable PDF's text layer back in the tests; a CJK font renders the test page
-# of Chinese that the auto engine must hand to RapidOCR.
-TEST_DEBS := poppler-utils fonts-wqy-microhei
+# of Chinese that the auto engine must hand to RapidOCR; the index's tests start a PostgreSQL server of
+# their own (initdb, pg_ctl), whose full-text search needs contrib's unaccent.
+TEST_DEBS := poppler-utils fonts-wqy-microhei postgresql postgresql-contrib
 
 CHROMIUM := /usr/bin/chromium
 

@@ -27,7 +27,7 @@ from ocrwatch.errors import ConfigError, OcrwatchError
 from ocrwatch.export import ExportFormat
 from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
-from ocrwatch.index import FileStatus, Filters, Index, Sort, StoredDocument
+from ocrwatch.index import FileStatus, Filters, Index, Sort, StoredDocument, database
 from ocrwatch.index.daemons import DaemonState
 from ocrwatch.index.filters import moment
 from ocrwatch.monitoring.logs import ENVIRONMENT, LogFormat, log_to_stderr
@@ -410,7 +410,8 @@ def serve(
         if web.token is None and not is_loopback(web.host):
             log.warning("no web.token is set: only loopback clients will be answered on %s", web.host)
         shown = f"[{web.host}]" if ":" in web.host else web.host
-        log.info("serving http://%s:%d/ (index: %s); Ctrl-C stops", shown, web.port, settings.database_url)
+        shown_url = database.shown(settings.database_url)
+        log.info("serving http://%s:%d/ (index: %s); Ctrl-C stops", shown, web.port, shown_url)
         with Index(settings.database_url) as index:
             serve_web(settings, index, engine)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocrwatch.config import Settings
 from ocrwatch.engines import Engine, create_engine
+from tests.postgres import PostgresServer, PostgresUnavailable
 
 if TYPE_CHECKING:
     from tests.daemon_helpers import RunningDaemon
@@ -32,6 +34,36 @@ def data_dir() -> Path:
 def engine() -> Engine:
     """The real RapidOCR engine, loaded once for the whole run."""
     return create_engine("rapidocr", Settings().engines)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server of the tests' own, for the whole run. Where PostgreSQL is not
+    installed its tests are skipped, except in CI, where that is a failure."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as error:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped after the test."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty index, on each database the index runs on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'index' / 'index.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 def render_text(lines: list[str], size: int = 40, width: int = 900) -> Image.Image:

@@ -15,7 +15,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 import yaml
+from sqlalchemy import RowMapping
+from sqlalchemy.pool import NullPool
 
 from tests.conftest import render_text
 
@@ -47,7 +50,14 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = DEADLINE)
 class RunningDaemon:
     """`ocrwatch run --config` in its own process group (as systemd runs it in its own cgroup)."""
 
-    def __init__(self, folder: Path, config: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        config: dict[str, Any],
+        env: dict[str, str] | None = None,
+        database: str | None = None,
+    ) -> None:
+        """`database`: the index's URL, when not the SQLite file in the output folder (PostgreSQL)."""
         self.folder = folder
         self.config_path = folder / "ocrwatch.yaml"
         defaults = {
@@ -56,8 +66,11 @@ class RunningDaemon:
             "settle_seconds": 1,
             "engines": {"rapidocr": {"threads": 1}},  # two workers on two cores: no oversubscription
         }
+        if database is not None:
+            defaults["database"] = database
         self.config_path.write_text(yaml.safe_dump({**defaults, **config}, allow_unicode=True))
         self.database = folder / "out" / "index.db"
+        self.url = database or f"sqlite:///{self.database}"
         self.env = {**os.environ, **(env or {})}
         self.logs: list[Path] = []
         self.process: subprocess.Popen[bytes] | None = None
@@ -98,7 +111,10 @@ class RunningDaemon:
             with suppress(ProcessLookupError):  # workers left behind must not outlive the test
                 os.killpg(self.process.pid, signal.SIGKILL)
 
-    def rows(self) -> list[sqlite3.Row]:
+    def rows(self) -> list[sqlite3.Row] | list[RowMapping]:
+        """The `files` rows, first first, by column name; none before the index is created."""
+        if not self.url.startswith("sqlite:"):
+            return self._server_rows()
         if not self.database.exists():
             return []
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30) as connection:
@@ -109,6 +125,16 @@ class RunningDaemon:
                 if str(error) == "no such table: files":  # not migrated yet; any other error is real
                     return []
                 raise
+
+    def _server_rows(self) -> list[RowMapping]:
+        engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                if not sqlalchemy.inspect(connection).has_table("files"):
+                    return []  # not migrated yet
+                return list(connection.execute(sqlalchemy.text("SELECT * FROM files ORDER BY id")).mappings())
+        finally:
+            engine.dispose()
 
     def statuses(self) -> dict[str, str]:
         return {row["path"]: row["status"] for row in self.rows()}

@@ -1,5 +1,6 @@
 """Every arrival is its own record, through the real `ocrwatch run`: a name reused by a scanner never
-loses the document read earlier under it, and no two files ever share outputs."""
+loses the document read earlier under it, and no two files ever share outputs. On SQLite and on
+PostgreSQL: `run`, `search`, `show` and `export` on both."""
 
 from __future__ import annotations
 
@@ -33,14 +34,25 @@ def ocrwatch(daemon: RunningDaemon, *arguments: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The daemon's index: the SQLite file in its output folder, or a database on the test server."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
 def finished_arrivals(daemon: RunningDaemon, path: Path, count: int) -> bool:
     rows = [row for row in daemon.rows() if row["path"] == str(path)]
     return len(rows) == count and all(row["status"] in ("done", "failed") for row in rows)
 
 
-@pytest.mark.parametrize("on_success", ["keep", "move", "delete"])
+# On PostgreSQL once, with the after-action that exercises the most (moved originals, show, export).
+@pytest.mark.parametrize(
+    ("on_success", "database"),
+    [("keep", "sqlite"), ("move", "sqlite"), ("delete", "sqlite"), ("move", "postgresql")],
+    indirect=["database"],
+)
 def test_a_reused_name_keeps_both_documents(
-    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon], on_success: str
+    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon], on_success: str, database: str | None
 ) -> None:
     first, second = receipts(data_dir)
     inbox = tmp_path / "inbox"
@@ -48,7 +60,7 @@ def test_a_reused_name_keeps_both_documents(
     folder = {"folder": "inbox", "on_success": on_success}
     if on_success == "move":
         folder["done"] = "done"
-    daemon = RunningDaemon(tmp_path, {"watch": [folder]})
+    daemon = RunningDaemon(tmp_path, {"watch": [folder]}, database=database)
     daemons.append(daemon.start())
     scan = inbox / "scan0001.jpg"
 
@@ -89,7 +101,7 @@ def test_a_reused_name_keeps_both_documents(
         )
         assert exported.returncode == 0, exported.stderr
         assert pdf.read_bytes().startswith(b"%PDF")
-        with Index(f"sqlite:///{daemon.database}") as index:  # the web page's image of the first page
+        with Index(daemon.url) as index:  # the web page's image of the first page
             stored = index.document(rows[0]["document_id"])
             assert stored is not None
             jpeg = original(load_settings(daemon.config_path), stored, 1)
@@ -98,12 +110,14 @@ def test_a_reused_name_keeps_both_documents(
 
 
 def test_two_folders_sharing_an_output_never_share_an_output_name(
-    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon]
+    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon], database: str | None
 ) -> None:
     first, second = receipts(data_dir)
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-    daemon = RunningDaemon(tmp_path, {"watch": [{"folder": "a"}, {"folder": "b"}], "settle_seconds": 2})
+    daemon = RunningDaemon(
+        tmp_path, {"watch": [{"folder": "a"}, {"folder": "b"}], "settle_seconds": 2}, database=database
+    )
     daemons.append(daemon.start())
     shutil.copy(first, tmp_path / "a" / "scan.jpg")  # the same name in both folders, at once
     shutil.copy(second, tmp_path / "b" / "scan.jpg")

@@ -1,6 +1,6 @@
-"""Faults outside the files, made for real against the real `ocrwatch run`: a held database lock, a full
-file system, an engine that cannot load, the main process killed alone. None of them may fail a file,
-lose one, or leave a process behind."""
+"""Faults outside the files, made for real against the real `ocrwatch run`: a held database lock, a
+stopped PostgreSQL server, a full file system, an engine that cannot load, the main process killed
+alone. None of them may fail a file, lose one, or leave a process behind."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon_helpers import RunningDaemon, page, wait_for
+from tests.postgres import PostgresServer
 
 
 def children(pid: int) -> list[int]:
@@ -61,6 +62,33 @@ def test_a_database_locked_past_the_busy_timeout_pauses_the_queue_and_fails_noth
     wait_for(lambda: daemon.statuses().get(str(inbox / "during.png")) == "done", "the file after the lock")
     log = daemon.log()
     assert log.count("paused: ") == 1, log  # logged once, however many retries
+    assert "resumed after" in log and "Traceback" not in log
+    assert "failed" not in daemon.statuses().values()
+    assert daemon.stop() == 0
+
+
+def test_a_postgresql_server_that_stops_pauses_the_queue_until_it_is_back(
+    tmp_path: Path, daemons: list[RunningDaemon], postgres: PostgresServer, postgres_url: str
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daemon = RunningDaemon(tmp_path, {"watch": [{"folder": "inbox"}], "workers": 1}, database=postgres_url)
+    daemons.append(daemon.start())
+    (inbox / "before.png").write_bytes(page("read before the stop"))
+    wait_for(lambda: daemon.statuses().get(str(inbox / "before.png")) == "done", "the first file")
+
+    postgres.pause()  # a restart for an upgrade, a failover: every connection cut, none taken
+    try:
+        (inbox / "during.png").write_bytes(page("dropped while the server is down"))
+        wait_for(lambda: "paused: the index is unavailable" in daemon.log(), "the pause")
+        time.sleep(5)
+        assert daemon.alive()
+    finally:
+        postgres.resume()
+
+    wait_for(lambda: daemon.statuses().get(str(inbox / "during.png")) == "done", "the file after the stop")
+    log = daemon.log()
+    assert log.count("paused: ") == 1, log
     assert "resumed after" in log and "Traceback" not in log
     assert "failed" not in daemon.statuses().values()
     assert daemon.stop() == 0

@@ -52,13 +52,15 @@ def settings_from(tmp_path: Path, text: str) -> Settings:
     return load_settings(tmp_path / "config.yaml")
 
 
-def webhook_profile(tmp_path: Path, url: str, **options: Any) -> tuple[Settings, Profile]:
+def webhook_profile(
+    tmp_path: Path, url: str, database: str | None = None, **options: Any
+) -> tuple[Settings, Profile]:
     """A config with one watched folder, `in`, whose `on_done` posts to `url` with `options`; the index
-    is `index.db`."""
+    is `database`, by default `index.db`."""
     webhook = json.dumps({"url": url, **options})
     settings = settings_from(
         tmp_path,
-        f"database: {tmp_path / 'index.db'}\noutput: out\nwatch:\n  - folder: in\n"
+        f"database: {database or tmp_path / 'index.db'}\noutput: out\nwatch:\n  - folder: in\n"
         f"    on_done: {{webhook: {webhook}}}\n",
     )
     (profile,) = settings.profiles()
@@ -356,10 +358,10 @@ def test_a_server_that_is_down_is_given_up_after_the_retries(
     assert row.last_error == "cannot connect: Connection refused"
 
 
-def test_many_notifications_on_few_threads_are_each_sent_once(tmp_path: Path) -> None:
+def test_many_notifications_on_few_threads_are_each_sent_once(tmp_path: Path, index_url: str) -> None:
     receiver = Receiver([(200, 0.05)] * 30)
     try:
-        settings, profile = webhook_profile(tmp_path, receiver.url)
+        settings, profile = webhook_profile(tmp_path, receiver.url, index_url)
         with Index(settings.database_url) as index:
             for number in range(30):
                 add_file(index, profile.folder, f"{number}.png")
@@ -375,9 +377,9 @@ def test_many_notifications_on_few_threads_are_each_sent_once(tmp_path: Path) ->
 
 
 def test_a_notification_written_before_a_restart_is_delivered_after_it(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, index_url: str
 ) -> None:
-    settings, profile = webhook_profile(tmp_path, receiver.url)
+    settings, profile = webhook_profile(tmp_path, receiver.url, index_url)
     with Index(settings.database_url) as index:
         add_file(index, profile.folder, "a.png")
     with Index(settings.database_url) as index:

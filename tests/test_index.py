@@ -1,27 +1,34 @@
-"""The index on real SQLite files: schema and migrations, recording files, search, and reloading."""
+"""The index on real SQLite files and a real PostgreSQL server: schema and migrations, recording files,
+search, and reloading. Tests taking `index` or `index_url` run on both."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlalchemy
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
 from ocrwatch.geometry import Quad
-from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place
+from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place, dialects
+from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
 from ocrwatch.index.filters import NO_FILTERS, Sort
 from ocrwatch.index.query import Query, Term
-from ocrwatch.index.tables import metadata
+from ocrwatch.index.tables import files, metadata
 from ocrwatch.result import DocumentText
 
 SILENT = Notice("on_done")
@@ -79,25 +86,31 @@ def record(index: Index, path: str, content: DocumentText, stem: str | None = No
     return index.record_done(arrive(index, path, stem), 1234, 1700000000.5, content, SILENT)
 
 
-def assert_fulltext_in_sync(database: Path) -> None:
-    """FTS5's own check that pages_fts holds exactly the tokens of the pages table; raises if not."""
-    with sqlite3.connect(database) as connection:
-        connection.execute("INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)")
+def assert_fulltext_in_sync(url: str) -> None:
+    """FTS5's own check that pages_fts holds exactly the tokens of the pages table; raises if not.
+    (PostgreSQL's is a generated column, in step by construction.)"""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute("INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)")
 
 
-def row_count(database: Path, table: str) -> int:
-    with sqlite3.connect(database) as connection:
-        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+def row_count(url: str, table: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        count = connection.scalar(sqlalchemy.text(f"SELECT count(*) FROM {table}"))
+    engine.dispose()
+    return count
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
+    """An SQLite file, for the tests of what only SQLite does."""
     return tmp_path / "index" / "index.db"
 
 
 @pytest.fixture
-def index(database: Path):
-    with Index(f"sqlite:///{database}") as opened:
+def index(index_url: str):
+    with Index(index_url) as opened:
         yield opened
 
 
@@ -109,33 +122,72 @@ def receipt() -> DocumentText:
 # Schema
 
 
-def test_migrations_create_the_schema_and_reopening_changes_nothing(database: Path, receipt: DocumentText):
-    with Index(f"sqlite:///{database}") as index:
+def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: str, receipt: DocumentText):
+    with Index(index_url) as index:
         assert index.schema_version() == "0008"
         record(index, "inbox/receipt.jpg", receipt)
-    with sqlite3.connect(database) as connection:
-        names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
-    assert {"files", "documents", "pages", "lines", "words", "pages_fts", "alembic_version"} <= names
-    assert {"pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
+    engine = create_engine(index_url)
+    with engine.connect() as connection:
+        schema = inspect(connection)
+        tables = set(schema.get_table_names())
+        assert {"files", "documents", "pages", "lines", "words", "alembic_version"} <= tables
+        if engine.dialect.name == "sqlite":
+            names = set(connection.scalars(sqlalchemy.text("SELECT name FROM sqlite_master")))
+            assert {"pages_fts", "pages_fts_insert", "pages_fts_delete", "pages_fts_update"} <= names
+        else:
+            assert "fts" in {column["name"] for column in schema.get_columns("pages")}
+            assert "pages_fts" in {index["name"] for index in schema.get_indexes("pages")}
+            id_types = {table: schema.get_columns(table)[0]["type"].__class__.__name__ for table in tables}
+            assert {id_types[table] for table in ("pages", "lines", "words")} == {"BIGINT"}
+    engine.dispose()
 
-    with Index(f"sqlite:///{database}") as index:
+    with Index(index_url) as index:
         assert index.schema_version() == "0008"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
-def test_tables_agree_with_the_migrations(index: Index, database: Path):
-    engine = create_engine(f"sqlite:///{database}")
+def test_every_migration_goes_down_and_up_again(index_url: str, receipt: DocumentText):
+    """The whole chain, down to nothing and back, on each database (batch mode is SQLite's rebuild,
+    plain ALTER TABLE on PostgreSQL)."""
+    Index(index_url).close()
+    engine = dialects.create_engine(index_url)
+    for target in ("base", "head"):
+        with index_database.writer(engine).begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", index_database.MIGRATIONS)
+            config.attributes["connection"] = connection
+            if target == "base":
+                command.downgrade(config, target)
+            else:
+                command.upgrade(config, target)
+        with engine.connect() as connection:
+            assert ("files" in inspect(connection).get_table_names()) == (target == "head")
+    engine.dispose()
+    with Index(index_url) as index:
+        record(index, "inbox/receipt.jpg", receipt)
+        assert [hit.page for hit in index.search("yann")] == [1]
+
+
+def _not_fulltext(name: str | None, kind: str, parent: object) -> bool:
+    """The full-text and fuzzy parts are the dialects' own: FTS5's table; PostgreSQL's column, its
+    GIN index and the trigram index on the terms."""
+    return not (
+        (name or "").startswith("pages_fts")
+        or name == "ix_terms_term_trgm"
+        or (kind == "column" and name == "fts")
+    )
+
+
+def test_tables_agree_with_the_migrations(index: Index, index_url: str):
+    engine = create_engine(index_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection,
-            opts={"include_name": lambda name, kind, parent: not (name or "").startswith("pages_fts")},
-        )
+        context = MigrationContext.configure(connection, opts={"include_name": _not_fulltext})
         assert compare_metadata(context, metadata) == []
     engine.dispose()
 
 
-def test_the_database_is_in_wal_mode(index: Index, database: Path):
-    with sqlite3.connect(database) as connection:
+def test_the_database_is_in_wal_mode(database: Path):
+    with Index(f"sqlite:///{database}"), sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -163,7 +215,8 @@ def test_hits_carry_page_numbers_marked_snippets_and_matching_words(index: Index
     [hit] = index.search("yann")
     assert ("YANN", True) in hit.snippet
     assert all(not matched for text, matched in hit.snippet if text != "YANN")
-    assert "".join(text for text, _ in hit.snippet).startswith("BOOK TA.K (TAMAN DAYA)")
+    passage = "".join(text for text, _ in hit.snippet).strip("…")  # a passage of the page, as written
+    assert "(TAMAN DAYA) SDN BHD\nTAN WOON YANN\nNO.53" in passage and passage in receipt.pages[0].text
     assert hit.words == [8]  # BOOK TA.K (TAMAN DAYA) SDN BHD = words 0-5, then TAN WOON YANN
     assert receipt.pages[0].words[8].text == "YANN"
 
@@ -175,7 +228,7 @@ def test_hits_carry_page_numbers_marked_snippets_and_matching_words(index: Index
 def test_phrases_must_match_in_order(index: Index, receipt: DocumentText):
     record(index, "inbox/receipt.jpg", receipt)
     [hit] = index.search('"woon yann"')
-    assert ("WOON YANN", True) in hit.snippet
+    assert " ".join(text for text, matched in hit.snippet if matched) == "WOON YANN"  # one span or two
     assert hit.words == [7, 8]
     assert index.search('"yann woon"') == []
 
@@ -254,9 +307,10 @@ def test_queries_that_cannot_be_searched_say_why(index: Index, query: str, messa
         index.search(query)
 
 
-def test_a_syntax_error_from_fts5_becomes_a_query_error(index: Index, database: Path):
+def test_a_syntax_error_from_fts5_becomes_a_query_error(database: Path):
     """The parser never produces this query; the guard behind it turns FTS5's error into a message."""
     broken = Query("tan OR", (Term("tan"), "OR"))
+    Index(f"sqlite:///{database}").close()
     engine = index_sqlite.create_engine(f"sqlite:///{database}")
     with engine.connect() as connection, pytest.raises(QueryError, match="cannot search for 'tan OR': fts5"):
         index_sqlite.search(connection, broken, limit=20, offset=0, filters=NO_FILTERS, sort=Sort.RELEVANCE)
@@ -299,7 +353,7 @@ def test_accents_case_and_other_scripts_are_searchable(index: Index, receipt: Do
 
 
 def test_recording_the_same_content_again_replaces_its_pages(
-    index: Index, database: Path, receipt: DocumentText
+    index: Index, index_url: str, receipt: DocumentText
 ):
     document_id = record(index, "inbox/receipt.jpg", receipt)
     rerun = replace(receipt, pages=[page("TAN WOON YANN", "TOTAL 12.50")], engine_version="3.5.0")
@@ -313,9 +367,9 @@ def test_recording_the_same_content_again_replaces_its_pages(
     assert stored is not None
     assert stored.content.engine_version == "3.5.0"
     assert [p.text for p in stored.content.pages] == ["TAN WOON YANN\nTOTAL 12.50"]
-    assert row_count(database, "pages") == 1
-    assert row_count(database, "words") == 5
-    assert_fulltext_in_sync(database)
+    assert row_count(index_url, "pages") == 1
+    assert row_count(index_url, "words") == 5
+    assert_fulltext_in_sync(index_url)
 
 
 def test_duplicates_point_at_the_same_document(index: Index, receipt: DocumentText):
@@ -338,7 +392,7 @@ def test_duplicates_point_at_the_same_document(index: Index, receipt: DocumentTe
 
 
 def test_new_content_at_a_path_already_read_is_a_new_arrival_and_keeps_the_old(
-    index: Index, database: Path, receipt: DocumentText
+    index: Index, index_url: str, receipt: DocumentText
 ):
     old_id = record(index, "inbox/receipt.jpg", receipt)
     new = document(page("INVOICE 2024-001", "AMOUNT DUE 120.00"))
@@ -353,8 +407,8 @@ def test_new_content_at_a_path_already_read_is_a_new_arrival_and_keeps_the_old(
     old = index.document(old_id)
     assert old is not None and old.output_stem == "receipt"
     assert index.document_for_path("inbox/receipt.jpg").id == new_id  # type: ignore[union-attr]
-    assert row_count(database, "pages") == 3
-    assert_fulltext_in_sync(database)
+    assert row_count(index_url, "pages") == 3
+    assert_fulltext_in_sync(index_url)
 
 
 def test_a_moved_original_is_found_where_it_went(index: Index, receipt: DocumentText):
@@ -388,6 +442,37 @@ def test_an_outcome_is_recorded_only_under_its_claim(index: Index, receipt: Docu
     assert again.output_stem == claimed.output_stem == "a.jpg"  # the reservation stays with the arrival
     index.record_done(again, 1, 1.0, receipt, SILENT)
     assert [row.status for row in index.arrivals(Place("in", "a.jpg"))] == [FileStatus.DONE]
+
+
+def test_an_outcome_waits_for_a_claim_being_taken_and_is_then_refused(index_url: str, receipt: DocumentText):
+    """Another transaction takes the claim while the result is being recorded: the outcome waits for
+    it to commit and then sees the claim gone, rather than writing over it."""
+    with Index(index_url) as index:
+        claimed = arrive(index, "inbox/receipt.jpg")
+        outcome: list[BaseException | int] = []
+
+        def record_it() -> None:
+            try:
+                outcome.append(index.record_done(claimed, 1234, 1.0, receipt, SILENT))
+            except BaseException as error:  # reported by the assertion below
+                outcome.append(error)
+
+        other = create_engine(index_url)
+        with other.begin() as connection:
+            if other.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout = 5000")
+            taken = update(files).where(files.c.id == claimed.id).values(claim_token="another daemon's")
+            connection.execute(taken)
+            writer = threading.Thread(target=record_it)
+            writer.start()
+            writer.join(0.5)
+            assert writer.is_alive()  # it waits for the row (PostgreSQL) or the write lock (SQLite)
+        writer.join()
+        other.dispose()
+        [error] = outcome
+        assert isinstance(error, ClaimLost)
+        assert index.document_id_for_sha(receipt.sha256) is None
+        assert index.file("inbox/receipt.jpg").claim_token == "another daemon's"  # type: ignore[union-attr]
 
 
 def test_failures_keep_their_reason_and_count_attempts(index: Index, receipt: DocumentText):
@@ -426,9 +511,10 @@ def test_output_names_are_reserved_at_the_claim_and_never_shared(index: Index):
     assert stems == ["receipt.jpg", "x/receipt.jpg", "receipt.jpg~2", "x/receipt.jpg~2"]
 
 
-def test_two_indexes_on_one_file_write_concurrently(database: Path):
-    """Two workers, each with its own Index and threads: BEGIN IMMEDIATE and busy_timeout serialise them."""
-    first, second = Index(f"sqlite:///{database}"), Index(f"sqlite:///{database}")
+def test_two_indexes_on_one_database_write_concurrently(index_url: str):
+    """Two workers, each with its own Index and threads (on SQLite BEGIN IMMEDIATE and busy_timeout
+    serialise them; PostgreSQL writes them side by side)."""
+    first, second = Index(index_url), Index(index_url)
     errors: list[BaseException] = []
 
     def work(index: Index, worker: int) -> None:
@@ -449,4 +535,58 @@ def test_two_indexes_on_one_file_write_concurrently(database: Path):
     assert len(second.search("total", limit=100)) == 40
     first.close()
     second.close()
-    assert_fulltext_in_sync(database)
+    assert_fulltext_in_sync(index_url)
+
+
+def test_the_same_content_recorded_at_once_is_one_document(index_url: str):
+    """Four workers finish copies of one file at the same moment: one document, its pages once."""
+    indexes = [Index(index_url) for _ in range(4)]
+    content = document(page("THE SAME CONTENT", "TOTAL 1.00"))
+    claims = [arrive(index, f"inbox/copy-{number}.jpg") for number, index in enumerate(indexes)]
+    start = threading.Barrier(len(indexes))
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(index: Index, claimed: FileRecord) -> None:
+        start.wait()
+        try:
+            ids.append(index.record_done(claimed, 1234, 1.0, content, SILENT))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(indexes, claims, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index in indexes:
+        index.close()
+    assert errors == []
+    assert len(ids) == 4 and len(set(ids)) == 1
+    assert [row_count(index_url, table) for table in ("documents", "pages", "words")] == [1, 1, 5]
+
+
+OPEN_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from ocrwatch.index import Index
+print("ready", flush=True)
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+with Index(sys.argv[1]) as index:
+    print(index.schema_version())
+"""
+
+
+def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
+    """Two processes open a new index at once: one migrates, the other waits for it and finds it done."""
+    go = tmp_path / "go"
+    command = [sys.executable, "-c", OPEN_WHEN_TOLD, index_url, str(go)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for process in processes:  # each has imported ocrwatch and waits for `go`
+        assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    go.touch()
+    outcomes = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outcomes
+    assert [out.decode().split() for out, _ in outcomes] == [["0008"]] * 2
+    assert row_count(index_url, "alembic_version") == 1

@@ -35,8 +35,9 @@ SILENT = Notice("on_done")
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'index.db'}"
+def url(index_url: str) -> str:
+    """A new index on each database: SQLite, and the tests' PostgreSQL server, where claims race."""
+    return index_url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ file with its real FTS5 index. Pages are made with known words (no OCR), so ever
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, update
 from typer.testing import CliRunner
 
 from ocrwatch.cli import app
@@ -32,13 +31,8 @@ THREE_OFF = "R35TAURAMT IS TOO FAR"
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "index.db"
-
-
-@pytest.fixture
-def index(database: Path):
-    with Index(f"sqlite:///{database}") as opened:
+def index(index_url: str):
+    with Index(index_url) as opened:
         yield opened
 
 
@@ -137,7 +131,7 @@ def test_words_stored_later_are_variants_at_once(index: Index, restaurants: dict
 
 
 @pytest.fixture
-def folders(index: Index, database: Path) -> dict[str, int]:
+def folders(index: Index, index_url: str) -> dict[str, int]:
     """`invoice` in three documents: a PDF and a PNG from watched folders, a JPEG from `scan`,
     each read on a day of its own."""
     made = {
@@ -148,11 +142,14 @@ def folders(index: Index, database: Path) -> dict[str, int]:
         "jpg": record(index, "/home/me/may.JPG", document(page("INVOICE MAY"))),
     }
     days = {"pdf": "2026-03-10", "png": "2026-04-10", "jpg": "2026-05-10"}
-    with sqlite3.connect(database) as connection:  # when each was read: a day of its own
+    engine = create_engine(index_url)
+    with engine.begin() as connection:  # when each was read: a day of its own
         for name, day in days.items():
+            moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
             connection.execute(
-                "UPDATE documents SET created_at = ? WHERE id = ?", (f"{day} 12:00:00.000000", made[name])
+                update(documents).where(documents.c.id == made[name]).values(created_at=moment)
             )
+    engine.dispose()
     return made
 
 
@@ -227,9 +224,9 @@ def test_a_colon_in_other_words_is_text(index: Index):
 # The command line
 
 
-def test_the_cli_searches_with_fuzzy_matching_filters_and_sort(database: Path, folders: dict[str, int]):
+def test_the_cli_searches_with_fuzzy_matching_filters_and_sort(index_url: str, folders: dict[str, int]):
     runner = CliRunner()
-    db = ["--db", f"sqlite:///{database}"]
+    db = ["--db", index_url]
 
     def search(*args: str) -> list[str]:
         result = runner.invoke(app, ["search", *args, *db])

@@ -114,8 +114,8 @@ NODE = Node("here", {"in": "/in", "other": "/other"}, lease_seconds=60)
 
 
 @pytest.fixture
-def index(tmp_path: Path):
-    with Index(f"sqlite:///{tmp_path / 'index.db'}") as opened:
+def index(index_url: str):
+    with Index(index_url) as opened:
         yield opened
 
 
@@ -180,15 +180,14 @@ def test_a_queued_file_waits_for_its_settle_time_and_its_retry_time(index: Index
     assert index.queue.waiting_to_retry() == 1
 
 
-def test_claims_from_several_connections_never_take_the_same_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'index.db'}"
-    with Index(url) as index:
+def test_claims_from_several_connections_never_take_the_same_file(index_url: str) -> None:
+    with Index(index_url) as index:
         index.queue.enqueue("in", "/in", [FileStat(f"/in/{n}.png", 1, 1.0) for n in range(300)], delay=0)
     claimed: list[str] = []
     stems: list[str | None] = []
 
     def claimer() -> None:
-        with Index(url) as own:
+        with Index(index_url) as own:
             while record := own.queue.claim(NODE):
                 claimed.append(record.path)
                 stems.append(record.output_stem)

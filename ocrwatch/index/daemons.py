@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from ocrwatch.index import dialects
 from ocrwatch.index.records import FileStatus
@@ -44,21 +44,23 @@ class Daemons:
         self._writer = writer
 
     def register(self, node: str, host: str, pid: int, folders: Sequence[str], lease_seconds: float) -> None:
-        """A daemon starts as `node`: its earlier row, if any, is replaced."""
+        """A daemon starts as `node`: its earlier row, if any, is replaced (one upsert, so that two
+        starting under one name at once leave one row, not a unique violation)."""
         with self._writer.begin() as connection:
             now = dialects.of(connection).now(connection)
-            connection.execute(delete(daemons).where(daemons.c.node == node))
-            connection.execute(
-                insert(daemons).values(
-                    node=node,
-                    host=host,
-                    pid=pid,
-                    folders=json.dumps(list(folders)),
-                    lease_seconds=lease_seconds,
-                    started_at=now,
-                    heartbeat_at=now,
-                )
-            )
+            values = {
+                "host": host,
+                "pid": pid,
+                "folders": json.dumps(list(folders)),
+                "lease_seconds": lease_seconds,
+                "started_at": now,
+                "heartbeat_at": now,
+                "paused": None,
+                "paused_since": None,
+                "stopped_at": None,
+            }
+            upsert = dialects.of(connection).insert(daemons).values(node=node, **values)
+            connection.execute(upsert.on_conflict_do_update(index_elements=[daemons.c.node], set_=values))
 
     def heartbeat(self, node: str, paused: str | None) -> None:
         """`node` is alive, and paused for the reason `paused` (since its first heartbeat that said so)."""

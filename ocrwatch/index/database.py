@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.index import dialects
 from ocrwatch.index.dialects import sqlite
@@ -35,12 +37,22 @@ def writer(engine: Engine) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade to the newest schema in one transaction; a database already there is left as it is."""
+    """Upgrade to the newest schema in one transaction, under a lock so that daemons starting together
+    migrate once; a database already there is left as it is."""
     with writer(engine).begin() as connection:
+        dialects.of(connection).lock_migrations(connection)
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def shown(url: str) -> str:
+    """`url` as a message may show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def schema_version(connection: Connection) -> str:

@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert, or_, select
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
-from ocrwatch.index import terms
+from ocrwatch.index import dialects, terms
 from ocrwatch.index.query import Query
 from ocrwatch.index.records import FileStatus, StoredDocument
 from ocrwatch.index.tables import documents, files, lines, pages, words
@@ -21,7 +21,11 @@ from ocrwatch.result import DocumentText
 
 
 def store(connection: Connection, content: DocumentText, now: datetime) -> int:
-    """Insert the document, or replace the pages of the one with the same sha256; return its id."""
+    """Insert the document, or replace the pages of the one with the same sha256; return its id.
+
+    One upsert, so that two workers recording the same content at once (PostgreSQL runs them side by
+    side) make one document: the later waits for the earlier's row and replaces its pages.
+    """
     details = {
         "engine": content.engine,
         "engine_version": content.engine_version,
@@ -29,16 +33,15 @@ def store(connection: Connection, content: DocumentText, now: datetime) -> int:
         "ocr_seconds": content.ocr_seconds,
         "timings": json.dumps(content.timings),
     }
-    document_id = connection.scalar(select(documents.c.id).where(documents.c.sha256 == content.sha256))
-    if document_id is None:
-        document_id = connection.scalar(
-            insert(documents)
-            .values(sha256=content.sha256, created_at=now, **details)
-            .returning(documents.c.id)
-        )
-    else:
-        connection.execute(update(documents).where(documents.c.id == document_id).values(**details))
-        connection.execute(delete(pages).where(pages.c.document_id == document_id))
+    upsert = (
+        dialects.of(connection)
+        .insert(documents)
+        .values(sha256=content.sha256, created_at=now, **details)
+        .on_conflict_do_update(index_elements=[documents.c.sha256], set_=details)
+        .returning(documents.c.id)
+    )
+    document_id: int = connection.execute(upsert).scalar_one()
+    connection.execute(delete(pages).where(pages.c.document_id == document_id))
     _insert_pages(connection, document_id, content.pages)
     terms.record(connection, (page.text for page in content.pages))
     return document_id

@@ -29,7 +29,7 @@ class Ranked(NamedTuple):
 
     page_id: int
     rank: float
-    """The dialect's relevance: lower is better (bm25 on SQLite)."""
+    """The dialect's relevance: lower is better (bm25 on SQLite, minus ts_rank_cd on PostgreSQL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ class Hit:
     snippet: list[tuple[str, bool]]
     """The matching passage as text segments; True marks a matched term. Plain text, never HTML."""
     rank: float
-    """bm25: lower is better."""
+    """Lower is better: bm25 on SQLite, minus ts_rank_cd on PostgreSQL (not comparable between them)."""
     words: list[int]
     """Indices into the page's words that match a query term, so a UI can draw their boxes."""
     matched: list[Word]

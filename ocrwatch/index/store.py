@@ -1,8 +1,9 @@
 """`Index`: the one owner of ocrwatch's database. Every other module reads and writes through it.
 
 Each method is one transaction on its own pooled connection, so an `Index` may be shared between
-threads. Writes take the write lock as they begin (see `dialects/sqlite.py`), which keeps read-then-write
-sequences such as "find the document for this sha, else insert it" safe between processes.
+threads. On SQLite writes take the one write lock as they begin (see `dialects/sqlite.py`); PostgreSQL
+runs them side by side under READ COMMITTED, so a write that depends on what it read locks that row
+first (`_claimed`) or is a single upsert (`document_rows.store`).
 """
 
 from __future__ import annotations
@@ -322,7 +323,12 @@ def _at(where: Place | str) -> ColumnElement[bool]:
 
 def _claimed(connection: Connection, record: FileRecord) -> datetime:
     """The time of an outcome (the database's clock); raises `ClaimLost` unless `record` is still in hand
-    under its claim and the claim's lease still runs."""
+    under its claim and the claim's lease still runs.
+
+    The row is locked first, so that nothing (a requeue, another daemon's claim) can take the claim
+    between this check and the outcome's write; the check then reads the row as last committed.
+    """
+    connection.execute(select(files.c.id).where(files.c.id == record.id).with_for_update())
     now = dialects.of(connection).now(connection)
     if not claim_held(connection, record.id, record.claim_token, now):
         raise ClaimLost(f"the claim on {record.path} was lost before its outcome was recorded")

@@ -2,7 +2,7 @@
 
 Core tables rather than ORM classes, because every access is a plain statement (bulk inserts of
 words, updates by path) and nothing needs an identity map. The migrations create these tables;
-`tests/test_index.py` checks that both still agree. The full-text table lives in `dialects/sqlite.py`.
+`tests/test_index.py` checks that both still agree. The full-text parts live in `dialects/`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always in UTC; SQLite drops the zone, so it is put back on the way out."""
+    """A timestamp that is always in UTC on the way out: SQLite drops the zone, PostgreSQL gives its own."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -38,15 +38,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        # PostgreSQL answers in the session's time zone, which the server's settings choose.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utc_now() -> datetime:
     """The time every row is stamped with."""
     return datetime.now(UTC)
 
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+"""The id of a table that grows without bound (a page's words): 64-bit on PostgreSQL. On SQLite an
+INTEGER PRIMARY KEY is the rowid, 64-bit already, and only that spelling makes it the rowid."""
 
 OPEN_ROWS = "status IN ('queued', 'processing')"
 """The rows of a file still in the queue or in hand: one per place at a time."""
@@ -131,7 +136,7 @@ documents = Table(
 pages = Table(
     "pages",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("width", Integer, nullable=False),
@@ -152,7 +157,7 @@ from its text layer, or stored before it was kept), for `/metrics`."""
 lines = Table(
     "lines",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("page_id", ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("text", Text, nullable=False),
@@ -165,7 +170,7 @@ lines = Table(
 words = Table(
     "words",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("page_id", ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
     Column("line_number", Integer),

@@ -28,6 +28,8 @@ def record(connection: Connection, texts: Iterable[str]) -> None:
 
 def backfill(connection: Connection) -> None:
     """Record the tokens of every page already stored (the migration that adds the table)."""
-    rows = connection.execution_options(yield_per=_BATCH).execute(select(pages.c.text))
+    # On the statement, not the connection: Connection.execution_options changes the connection
+    # itself, and on PostgreSQL every later statement of the migration would go through a cursor.
+    rows = connection.execute(select(pages.c.text).execution_options(yield_per=_BATCH))
     for batch in rows.partitions():
         record(connection, (row.text for row in batch))

@@ -1,9 +1,10 @@
 """What differs between the databases the index runs on: one module per database, one interface.
 
 Everything else in `ocrwatch.index` is portable SQLAlchemy and asks `of(connection)` for the few
-things only a database of its own kind can do: open an engine the way that database wants, create and
-query its full-text index, find the terms near a misread word, insert with `ON CONFLICT`, and tell the
-time by its own clock (so that several hosts sharing one index agree about it).
+things only a database of its own kind can do: open an engine the way that database wants, make
+migrations wait for each other, create and query its full-text index, find the terms near a misread
+word, insert with `ON CONFLICT`, and tell the time by its own clock (so that several hosts sharing
+one index agree about it).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.errors import ConfigError
-from ocrwatch.index.dialects import sqlite
+from ocrwatch.index.dialects import postgresql, sqlite
 from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.query import Query
 from ocrwatch.index.records import Ranked
@@ -28,6 +30,10 @@ class Dialect(Protocol):
     """The interface each module in this package implements (module-level functions)."""
 
     def create_engine(self, url: str) -> Engine: ...
+    def lock_migrations(self, connection: Connection) -> None:
+        """Make other processes wait until this transaction's migration is committed."""
+        ...
+
     def create_fulltext(self, connection: Connection) -> None: ...
     def drop_fulltext(self, connection: Connection) -> None: ...
     def search(
@@ -48,6 +54,10 @@ class Dialect(Protocol):
         """How many pages `search` would find without a limit."""
         ...
 
+    def create_vocabulary(self, connection: Connection) -> None:
+        """What `similar_terms` needs beside the `terms` table (called by the migration that adds it)."""
+        ...
+
     def similar_terms(
         self, connection: Connection, wanted: Mapping[str, int], limit: int
     ) -> dict[str, list[str]]:
@@ -55,14 +65,14 @@ class Dialect(Protocol):
         (`wanted[word]`), nearest first: the misreadings `fuzzy` widens the query with."""
         ...
 
-    def insert(self, table: Table) -> Insert:
+    def insert(self, table: Table) -> sqlite_dialect.Insert | postgresql_dialect.Insert:
         """The dialect's own INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
         ...
 
     def now(self, connection: Connection) -> datetime: ...
 
 
-_DIALECTS: dict[str, Dialect] = {"sqlite": sqlite}  # type: ignore[dict-item]
+_DIALECTS: dict[str, Dialect] = {"sqlite": sqlite, "postgresql": postgresql}  # type: ignore[dict-item]
 
 
 def create_engine(url: str) -> Engine:

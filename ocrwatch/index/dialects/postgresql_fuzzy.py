@@ -1,18 +1,14 @@
 """PostgreSQL's part of fuzzy search: the terms near a misread word, found by the database itself.
 
-`dialects.Dialect.similar_terms` for PostgreSQL, kept apart from `postgresql.py` until the two are
-merged (untested on a server so far). Where SQLite holds the vocabulary in memory (`vocabulary.py`),
-PostgreSQL searches the same `terms` table with a trigram index: `pg_trgm`'s `%` operator, which uses
-a GIN index on `terms.term` (gin_trgm_ops), narrows the vocabulary to the terms that share enough
-trigrams with the word, and `fuzzystrmatch`'s `levenshtein` keeps those within the word's edit
-distance, nearest first. The length bound lets the index skip the rest cheaply too.
+`dialects.Dialect.similar_terms` for PostgreSQL (`postgresql.py` hands it on). Where SQLite holds
+the vocabulary in memory (`vocabulary.py`), PostgreSQL searches the same `terms` table with a
+trigram index: `pg_trgm`'s `%` operator, which uses a GIN index on `terms.term` (gin_trgm_ops),
+narrows the vocabulary to the terms that share enough trigrams with the word, and `fuzzystrmatch`'s
+`levenshtein` keeps those within the word's edit distance, nearest first. The length bound lets the
+index skip the rest cheaply too.
 
-Needs, once per database (a migration, as a superuser or the database's owner on PostgreSQL 13+,
-where both extensions are trusted):
-
-    CREATE EXTENSION IF NOT EXISTS pg_trgm;
-    CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;
-    CREATE INDEX ix_terms_term_trgm ON terms USING gin (term gin_trgm_ops);
+Needs the extensions and the trigram index that migration 0007 creates (`postgresql.create_vocabulary`;
+both extensions are trusted, so the database's owner may create them).
 
 Trigram similarity alone misses words one or two letters off when they are short (a 5-letter word
 with one letter changed shares only half its trigrams), so for each word the threshold

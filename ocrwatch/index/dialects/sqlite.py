@@ -144,6 +144,10 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+def lock_migrations(connection: Connection) -> None:
+    """Nothing to do: the migration's transaction began with BEGIN IMMEDIATE, SQLite's one write lock."""
+
+
 def create_fulltext(connection: Connection) -> None:
     """Create the full-text table and its triggers (called by the migrations)."""
     for statement in FULLTEXT_SCHEMA:
@@ -243,6 +247,10 @@ def _fulltext(
         if "fts5" not in str(error.orig):
             raise
         raise QueryError(f"cannot search for {query.text!r}: {error.orig}") from None
+
+
+def create_vocabulary(connection: Connection) -> None:
+    """Nothing to do: `similar_terms` reads the `terms` table into memory (`vocabulary.py`)."""
 
 
 def similar_terms(connection: Connection, wanted: Mapping[str, int], limit: int) -> dict[str, list[str]]:

@@ -10,6 +10,9 @@ from alembic import op
 
 from ocrwatch.index import dialects
 
+# Pages, lines and words grow without bound: 64-bit ids on PostgreSQL, the rowid (INTEGER) on SQLite.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -55,7 +58,7 @@ def upgrade() -> None:
     op.create_index("ix_files_status_updated_at", "files", ["status", "updated_at"])
     op.create_table(
         "pages",
-        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("id", BIG_ID, primary_key=True),
         sa.Column("document_id", sa.Integer, nullable=False),
         sa.Column("number", sa.Integer, nullable=False),
         sa.Column("width", sa.Integer, nullable=False),
@@ -69,8 +72,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "lines",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("page_id", sa.Integer, nullable=False),
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column("page_id", BIG_ID, nullable=False),
         sa.Column("number", sa.Integer, nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("score", sa.Float, nullable=False),
@@ -81,8 +84,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "words",
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("page_id", sa.Integer, nullable=False),
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column("page_id", BIG_ID, nullable=False),
         sa.Column("number", sa.Integer, nullable=False),
         sa.Column("line_number", sa.Integer),
         sa.Column("text", sa.Text, nullable=False),

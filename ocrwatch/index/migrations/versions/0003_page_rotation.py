@@ -19,5 +19,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pages") as batch:
-        batch.drop_column("rotation")
+    # Not batch mode: SQLite's table rebuild would drop the full-text triggers on pages (SQLite 3.35
+    # and later drop a column in place).
+    op.drop_column("pages", "rotation")

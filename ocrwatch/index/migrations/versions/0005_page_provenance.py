@@ -21,6 +21,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("pages") as batch:
-        for column in ("reason", "source", "engine"):
-            batch.drop_column(column)
+    # Not batch mode: SQLite's table rebuild would drop the full-text triggers on pages (SQLite 3.35
+    # and later drop a column in place).
+    for column in ("reason", "source", "engine"):
+        op.drop_column("pages", column)

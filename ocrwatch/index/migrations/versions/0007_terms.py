@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from ocrwatch.index import terms
+from ocrwatch.index import dialects, terms
 
 revision = "0007"
 down_revision = "0006"
@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("term", name="uq_terms_term"),
     )
     terms.backfill(op.get_bind())
+    dialects.of(op.get_bind()).create_vocabulary(op.get_bind())
 
 
 def downgrade() -> None:
