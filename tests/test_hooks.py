@@ -48,6 +48,11 @@ def log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def settings_from(tmp_path: Path, text: str) -> Settings:
+    """The config `text`, with its index and outputs in `tmp_path` unless it names them."""
+    if "database:" not in text:
+        text = f"database: {tmp_path / 'index.db'}\n{text}"
+    if "output:" not in text:
+        text = f"output: {tmp_path / 'out'}\n{text}"
     (tmp_path / "config.yaml").write_text(text)
     return load_settings(tmp_path / "config.yaml")
 

@@ -230,7 +230,7 @@ def test_the_dashboard_retries_a_failure_live_and_the_address_bar_holds_the_view
             # The failure, with its reason, and the folder's counts beside its running daemon.
             failure = page.locator("#failures li", has_text="receipt.jpg")
             expect(failure).to_contain_text("not an image or PDF", timeout=30_000)
-            folder = page.locator(f'#folders tr[data-folder="{inbox}"]')
+            folder = page.locator('#folders tr[data-folder="inbox"]')
             expect(folder.locator('[data-count="failed"]')).to_have_text("1")
             expect(folder.locator(".state")).to_have_text("running")
             page.screenshot(path=ARTIFACTS / "web-dashboard-failed.png")
