@@ -189,6 +189,37 @@ def test_two_nodes_that_see_a_new_file_at_once_queue_it_once(url: str) -> None:
         assert index.counts()[FileStatus.QUEUED] == 50
 
 
+def test_nodes_claiming_at_once_reserve_distinct_output_names(url: str) -> None:
+    """100 folders each with a `receipt.jpg`, all read into one output folder, claimed by 4 nodes at once:
+    every file is claimed once, under a name of its own, and no claim fails on the names' constraint."""
+    roots = {f"f{n}": f"/srv/f{n}" for n in range(100)}
+    with Index(url) as index:
+        for folder, root in roots.items():
+            index.queue.enqueue(folder, root, [FileStat(f"{root}/receipt.jpg", 1, 1.0)], delay=0)
+    claimed: list[tuple[int, str | None]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def claim_all(name: str) -> None:
+        try:
+            with Index(url) as own:
+                start.wait()
+                while (record := own.queue.claim(node(name, roots, lease=60))) is not None:
+                    claimed.append((record.id, record.output_stem))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=claim_all, args=(f"n{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(claimed) == len({id for id, _ in claimed}) == 100
+    stems = {stem for _, stem in claimed}
+    assert stems == {"receipt.jpg", *(f"receipt.jpg~{n}" for n in range(2, 101))}
+
+
 def test_the_database_holds_one_open_arrival_per_place(url: str, index: Index) -> None:
     """What two daemons' inserts meet where the database lets them race (their ON CONFLICT target)."""
     queue(index, "a.png")

@@ -17,7 +17,6 @@ from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 
 from ocrwatch.index import dialects
 from ocrwatch.index.leases import NO_CLAIM, lapsed, lease, new_token
@@ -29,8 +28,6 @@ _CHUNK = 500
 """Files per statement: well under SQLite's limit on bound parameters."""
 
 _FINISHED = (FileStatus.DONE, FileStatus.DUPLICATE, FileStatus.FAILED)
-_CLAIM_TRIES = 3
-"""A claim whose output name another claim took at the same moment (PostgreSQL) is tried again."""
 _AFTER_ACTIONS = 100
 """After-actions claimed at a time."""
 
@@ -87,15 +84,6 @@ class Queue:
         lease that ran out (its daemon died or was cut off); mark it `processing` under a new claim and
         lease, and reserve its output name, in one transaction. Rows locked by another claim are skipped
         (FOR UPDATE SKIP LOCKED where the database has it; SQLite serialises writers anyway)."""
-        for attempt in range(_CLAIM_TRIES):
-            try:
-                return self._claim(node)
-            except IntegrityError:
-                if attempt == _CLAIM_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _claim(self, node: Node) -> FileRecord | None:
         with self._writer.begin() as connection:
             now = dialects.of(connection).now(connection)
             waiting = and_(

@@ -2,9 +2,10 @@
 
 Everything else in `ocrwatch.index` is portable SQLAlchemy and asks `of(connection)` for the few
 things only a database of its own kind can do: open an engine the way that database wants, make
-migrations wait for each other, create and query its full-text index, find the terms near a misread
-word, insert with `ON CONFLICT`, and tell the time by its own clock (so that several hosts sharing
-one index agree about it).
+migrations (and writers that would race, such as two claims choosing output names) wait for each
+other, create and query its full-text index, find the terms near a misread word, insert with
+`ON CONFLICT`, and tell the time by its own clock (so that several hosts sharing one index agree
+about it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Dialect(Protocol):
     def create_engine(self, url: str) -> Engine: ...
     def lock_migrations(self, connection: Connection) -> None:
         """Make other processes wait until this transaction's migration is committed."""
+        ...
+
+    def lock(self, connection: Connection, name: str) -> None:
+        """Make other transactions that lock `name` wait until this one ends."""
         ...
 
     def create_fulltext(self, connection: Connection) -> None: ...

@@ -39,6 +39,8 @@ _WORDS = ("asciiword", "word", "numword", "asciihword", "hword", "numhword", "hw
 
 MIGRATION_LOCK = 0x6F637277  # "ocrw"
 """The advisory lock key that serialises migrations between daemons starting together."""
+NAMED_LOCKS = 0x6F63  # "oc"
+"""The first key of `lock`'s two-key advisory locks (a key space apart from the migration's)."""
 
 FULLTEXT_SCHEMA = (
     "CREATE EXTENSION IF NOT EXISTS unaccent",
@@ -110,6 +112,14 @@ def _on_error(context: ExceptionContext) -> None:
 def lock_migrations(connection: Connection) -> None:
     """Wait until no other process migrates; the lock ends with the migration's transaction."""
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def lock(connection: Connection, name: str) -> None:
+    """An advisory lock on `name`'s hash, held until the transaction ends (a hash shared by two names
+    only makes one wait for the other)."""
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"), {"space": NAMED_LOCKS, "name": name}
+    )
 
 
 def create_fulltext(connection: Connection) -> None:

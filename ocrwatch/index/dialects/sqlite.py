@@ -148,6 +148,10 @@ def lock_migrations(connection: Connection) -> None:
     """Nothing to do: the migration's transaction began with BEGIN IMMEDIATE, SQLite's one write lock."""
 
 
+def lock(connection: Connection, name: str) -> None:
+    """Nothing to do: a write transaction began with BEGIN IMMEDIATE, so no other writer runs beside it."""
+
+
 def create_fulltext(connection: Connection) -> None:
     """Create the full-text table and its triggers (called by the migrations)."""
     for statement in FULLTEXT_SCHEMA:
