@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -376,6 +377,68 @@ def test_many_notifications_on_few_threads_are_each_sent_once(tmp_path: Path, in
         receiver.close()
     sent = [headers["Idempotency-Key"] for headers, _, _ in receiver.requests]
     assert sorted(sent) == sorted(ids) and len(ids) == 30
+
+
+def test_two_daemons_sharing_the_index_send_each_notification_once(tmp_path: Path, index_url: str) -> None:
+    """Two daemons (their own `Index` and node name, as on two hosts) deliver one folder's due rows."""
+    receiver = Receiver([(200, 0.02)] * 60)
+    try:
+        settings, profile = webhook_profile(tmp_path, receiver.url, index_url)
+        with Index(settings.database_url) as index, Index(settings.database_url) as other:
+            for number in range(60):
+                add_file(index, profile.folder, f"{number}.png")
+            both = [Hooks(index, [profile], node="a"), Hooks(other, [profile], node="b")]
+            for hooks in both:
+                hooks.wake()
+            wait_for(lambda: index.outbox.pending() == 0, "the outbox to be delivered", timeout=60)
+            for hooks in both:
+                hooks.close(time.monotonic() + 5)
+            ids = {str(row.id) for row in rows(index)}
+    finally:
+        receiver.close()
+    sent = [headers["Idempotency-Key"] for headers, _, _ in receiver.requests]
+    assert sorted(sent) == sorted(ids) and len(ids) == 60
+
+
+def test_claims_of_due_notifications_never_overlap(tmp_path: Path, index_url: str) -> None:
+    """Four nodes claiming the same due rows at once, each on its own `Index`: each row claimed once."""
+    with Index(index_url) as index:
+        for number in range(100):
+            add_file(index, tmp_path / "in", f"{number}.png")
+    claimed: list[int] = []
+    start = threading.Barrier(4)
+
+    def claim_all(node: str) -> None:
+        with Index(index_url) as own:
+            start.wait()
+            while found := own.outbox.claim(node, 60, 7):
+                claimed.extend(notification.id for notification in found)
+
+    threads = [threading.Thread(target=claim_all, args=(f"n{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(claimed) == len(set(claimed)) == 100
+
+
+def test_only_the_holder_of_a_notification_records_it(tmp_path: Path, index_url: str) -> None:
+    """An attempt that outlasted its lease, while another node took the row over, records nothing; a node
+    that starts again gives its notifications back."""
+    with Index(index_url) as index:
+        add_file(index, tmp_path / "in", "a.png")
+        (mine,) = index.outbox.claim("a", 0.3, 10)
+        assert index.outbox.claim("b", 60, 10) == []  # a's, while its lease runs
+        time.sleep(0.5)
+        (theirs,) = index.outbox.claim("b", 60, 10)
+        assert theirs.id == mine.id
+        assert not index.outbox.delivered(mine.id, "a")
+        index.leases.release("b")  # b starts again: what it held is free at once
+        (again,) = index.outbox.claim("c", 60, 10)
+        assert again.id == mine.id and not index.outbox.store_body(mine.id, "b", "{}")
+        assert index.outbox.retry(again.id, "c", "503", 0.0)
+        (row,) = rows(index)
+        assert (row.attempts, row.last_error, row.claimed_by, row.delivered_at) == (1, "503", None, None)
 
 
 # The outbox across restarts

@@ -124,7 +124,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: str, receipt: DocumentText):
     with Index(index_url) as index:
-        assert index.schema_version() == "0008"
+        assert index.schema_version() == "0009"
         record(index, "inbox/receipt.jpg", receipt)
     engine = create_engine(index_url)
     with engine.connect() as connection:
@@ -142,7 +142,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: s
     engine.dispose()
 
     with Index(index_url) as index:
-        assert index.schema_version() == "0008"
+        assert index.schema_version() == "0009"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
@@ -588,5 +588,5 @@ def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
     go.touch()
     outcomes = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outcomes
-    assert [out.decode().split() for out, _ in outcomes] == [["0008"]] * 2
+    assert [out.decode().split() for out, _ in outcomes] == [["0009"]] * 2
     assert row_count(index_url, "alembic_version") == 1

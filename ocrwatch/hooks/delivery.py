@@ -1,5 +1,6 @@
 """One attempt at one notification: its summary built once and stored, sent under the row's id, and
 what came of it recorded in the outbox (delivered, retry later, or given up), logged on one line.
+Only the daemon holding the row's claim records it; times are the database's.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ import json
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -31,13 +31,18 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 class Courier:
     """Makes attempts for the profiles it serves, keyed by watched folder (a file row's `root`)."""
 
-    def __init__(self, outbox: Outbox, profiles: Mapping[str, Profile], patience: Patience) -> None:
+    def __init__(
+        self, outbox: Outbox, profiles: Mapping[str, Profile], patience: Patience, node: str
+    ) -> None:
+        """`node` is the daemon's name, under which the dispatcher claims the rows it hands in."""
         self._outbox = outbox
+        self._node = node
         self._profiles = profiles
         self._patience = patience
 
-    def deliver(self, notification: Notification) -> datetime | None:
-        """Make one attempt and record it; return when the next attempt is due, if there is to be one.
+    def deliver(self, notification: Notification) -> float | None:
+        """Make one attempt and record it; return in how many seconds the next attempt is due, if there is
+        to be one (and this daemon still held the row).
 
         Raises `Stopped` when the hooks stop while the index cannot be written: the row stays pending.
         """
@@ -57,7 +62,8 @@ class Courier:
             except Exception as error:  # a notification must never stop the daemon
                 log.exception("%s: cannot make its summary, not delivered", where)
                 return self._give_up(notification, f"cannot make its summary: {error}")
-            self._patience.run(partial(self._outbox.store_body, notification.id, body))
+            if not self._patience.run(partial(self._outbox.store_body, notification.id, self._node, body)):
+                return self._lost(where)
         try:
             attempt = target.send(str(notification.id), body)
         except Exception as error:  # a bug here must not end the thread and strand the rest
@@ -67,30 +73,35 @@ class Courier:
 
     def _record(
         self, notification: Notification, target: _Target, where: str, attempt: Attempt
-    ) -> datetime | None:
-        """Log the attempt on one line and record it; return when the next one is due, if it is to be made."""
+    ) -> float | None:
+        """Log the attempt on one line and record it; return in how many seconds the next one is due, if
+        it is to be made."""
         made = notification.attempts + 1
         count = f" (attempt {made} of {target.attempts})" if target.attempts > 1 else ""
         line = f"{where}: {attempt.detail}{count}"
-        now = datetime.now(UTC)
         if attempt.ok:
             log.info("%s", line)
-            self._patience.run(partial(self._outbox.delivered, notification.id, now))
-            return None
+            recorded = self._patience.run(partial(self._outbox.delivered, notification.id, self._node))
+            return None if recorded else self._lost(where)
         if attempt.retry and made < target.attempts:
             delay = target.retry_seconds * 2 ** (made - 1) * random.uniform(0.8, 1.2)
             log.warning("%s; retry in %.1f s", line, delay)
-            due = now + timedelta(seconds=delay)
-            self._patience.run(partial(self._outbox.retry, notification.id, attempt.detail, due))
-            return due
+            retry = partial(self._outbox.retry, notification.id, self._node, attempt.detail, delay)
+            return delay if self._patience.run(retry) else self._lost(where)
         log.error("%s; %s", line, "gave up" if attempt.retry else "not retried")
-        self._patience.run(partial(self._outbox.give_up, notification.id, attempt.detail, now))
-        return None
+        give_up = partial(self._outbox.give_up, notification.id, self._node, attempt.detail)
+        return None if self._patience.run(give_up) else self._lost(where)
 
     def _give_up(self, notification: Notification, why: str) -> None:
         """Finish the notification without an attempt: none could be made."""
-        now = datetime.now(UTC)
-        self._patience.run(partial(self._outbox.give_up, notification.id, why, now, attempted=False))
+        give_up = partial(self._outbox.give_up, notification.id, self._node, why, attempted=False)
+        if not self._patience.run(give_up):
+            self._lost(f"{notification.event} {notification.target} {notification.id}")
+
+    @staticmethod
+    def _lost(where: str) -> None:
+        """This attempt outlasted its claim and another daemon took the row over: it records it."""
+        log.warning("%s: the claim on this notification was lost to another daemon; not recorded", where)
 
 
 class _Target(NamedTuple):

@@ -2,10 +2,12 @@
 holds up the daemon's queue.
 
 One thread polls the index for rows that are due (every `POLL_SECONDS`, at once on `wake`, and when a
-retry this process scheduled comes due) and hands each to a free worker thread. The ids in flight are
-kept in memory, so that no row is taken twice by this daemon. Nothing pending lives only in memory: a
-row stays in the outbox until an attempt is recorded for it, so what shutdown or a crash interrupts is
-made again at the next start, under the same id.
+retry this process scheduled comes due), claims them under this daemon's node name and a lease, and
+hands each to a free worker thread. The claim keeps other daemons sharing the index off the row while
+it is tried; the ids in flight, kept in memory, keep this daemon off it should an attempt outlast its
+lease. Nothing pending lives only in memory: a row stays in the outbox until an attempt is recorded for
+it, so what shutdown or a crash interrupts is made again at the next start (or by another daemon once
+the lease runs out), under the same id.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import heapq
 import logging
 import threading
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
 from functools import partial
 from queue import SimpleQueue
 from time import monotonic
@@ -37,12 +38,17 @@ class Dispatcher:
         self,
         outbox: Outbox,
         roots: Collection[str],
-        deliver: Callable[[Notification], datetime | None],
+        deliver: Callable[[Notification], float | None],
         patience: Patience,
+        node: str,
+        lease_seconds: float,
         threads: int = THREADS,
     ) -> None:
-        """`deliver` makes one attempt and records it, returning when the next one is due, if any."""
+        """`deliver` makes one attempt and records it, returning in how many seconds the next one is due,
+        if any. Rows are claimed for `node` for `lease_seconds`: longer than any one attempt takes."""
         self._outbox = outbox
+        self._node = node
+        self._lease_seconds = lease_seconds
         self._roots = list(roots)
         self._deliver = deliver
         self._patience = patience
@@ -51,7 +57,8 @@ class Dispatcher:
         self._in_flight: set[int] = set()
         self._broken: set[int] = set()
         """Rows whose attempt failed of a bug: not taken again in this run, so it is logged once."""
-        self._retries: list[datetime] = []
+        self._retries: list[float] = []
+        """When (monotonic) the retries this process scheduled come due."""
         self._changed = threading.Condition()
         self._woken = False
         self._polls_begun = self._polls_ended = 0
@@ -106,7 +113,7 @@ class Dispatcher:
                 number = self._polls_begun
                 free = self._threads - len(self._in_flight)
                 skip = self._in_flight | self._broken
-                now = datetime.now(UTC)
+                now = monotonic()
                 while self._retries and self._retries[0] <= now:
                     heapq.heappop(self._retries)
             found: list[Notification] = []
@@ -127,13 +134,13 @@ class Dispatcher:
                 self._woken = False
 
     def _due(self, limit: int, skip: Collection[int]) -> list[Notification]:
-        return self._outbox.due(datetime.now(UTC), limit, roots=self._roots, skip=skip)
+        return self._outbox.claim(self._node, self._lease_seconds, limit, roots=self._roots, skip=skip)
 
     def _timeout(self) -> float:
         """Until the next poll: the sooner of `POLL_SECONDS` and the next retry this process scheduled."""
         if not self._retries:
             return POLL_SECONDS
-        return max(0.0, min(POLL_SECONDS, (self._retries[0] - datetime.now(UTC)).total_seconds()))
+        return max(0.0, min(POLL_SECONDS, self._retries[0] - monotonic()))
 
     def _work(self) -> None:
         while (notification := self._handed.get()) is not None:
@@ -153,6 +160,6 @@ class Dispatcher:
             with self._changed:
                 self._in_flight.discard(notification.id)
                 if due is not None:
-                    heapq.heappush(self._retries, due)
+                    heapq.heappush(self._retries, monotonic() + due)
                 self._woken = True
                 self._changed.notify_all()

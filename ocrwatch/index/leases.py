@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 
 from ocrwatch.index import dialects
 from ocrwatch.index.records import FileStatus, Node
-from ocrwatch.index.tables import files
+from ocrwatch.index.tables import files, outbox
 
 
 def new_token() -> str:
@@ -85,7 +85,8 @@ class Leases:
 
     def release(self, node: str, ids: Collection[int] | None = None) -> int:
         """Give back the claims `node` holds: its `processing` arrivals (all, or those in `ids`) go back to
-        the queue, due at once, and (when all) the after-actions it held are free to be claimed again.
+        the queue, due at once, and (when all) the after-actions and notifications it held are free to be
+        claimed again.
         At start-up, what this node held before it stopped or crashed; at shutdown, what did not finish
         in time. Returns how many arrivals went back to the queue."""
         mine = files.c.claimed_by == node
@@ -99,4 +100,9 @@ class Leases:
             )
             if ids is None:
                 connection.execute(update(files).where(mine).values(**NO_CLAIM))
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.claimed_by == node)
+                    .values(claimed_by=None, lease_until=None)
+                )
         return result.rowcount

@@ -3,17 +3,20 @@ crash between recording and delivering loses nothing, and delivered at least onc
 
 `add` and `release` take the caller's connection, so that the daemon's record transactions write the
 outbox rows together with the outcome and the after-action. `Outbox` is what the delivery threads use:
-each method is one short transaction of its own. Portable SQLAlchemy Core only.
+each method is one short transaction of its own. A daemon claims the rows it delivers (a lease by the
+database's clock), so that daemons sharing the index never deliver one row both, and only the holder
+records what came of an attempt. Portable SQLAlchemy Core only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
+from ocrwatch.index import dialects
 from ocrwatch.index.records import FileStatus
 from ocrwatch.index.tables import documents, files, outbox
 
@@ -23,7 +26,8 @@ TARGETS = ("webhook", "command")
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """One outbox row that is due, with what its summary is made of: the file row and its document."""
+    """One outbox row claimed for delivery, with what its summary is made of: the file row and its
+    document."""
 
     id: int
     file_id: int
@@ -91,7 +95,7 @@ _DOCUMENT_STEM = (
     .scalar_subquery()
 )
 
-_DUE = (
+_NOTIFICATIONS = (
     select(
         outbox.c.id,
         outbox.c.file_id,
@@ -118,7 +122,6 @@ _DUE = (
             documents, documents.c.id == files.c.document_id
         )
     )
-    .where(outbox.c.delivered_at.is_(None), outbox.c.due_at.is_not(None))
     .order_by(outbox.c.due_at, outbox.c.id)
 )
 
@@ -131,39 +134,81 @@ class Outbox:
         self._engine = engine
         self._writer = writer
 
-    def due(
+    def claim(
         self,
-        now: datetime,
+        node: str,
+        lease_seconds: float,
         limit: int,
         *,
         roots: Collection[str] | None = None,
         skip: Collection[int] = (),
     ) -> list[Notification]:
-        """Up to `limit` notifications due by `now`, the longest waiting first: only those of files
-        found in `roots` (the watched folders this daemon serves), none of the ids in `skip` (in flight)."""
-        query = _DUE.where(outbox.c.due_at <= now).limit(limit)
-        if roots is not None:
-            query = query.where(files.c.root.in_(roots))
-        if skip:
-            query = query.where(outbox.c.id.not_in(skip))
-        with self._engine.connect() as connection:
-            return [Notification(**row._mapping) for row in connection.execute(query)]
+        """Claim for `node`, for `lease_seconds`, up to `limit` notifications that are due and that nobody
+        holds (never claimed, given back by a retry, or under a lease that ran out: its daemon died in
+        the attempt), the longest waiting first: only those of files found in `roots` (the watched
+        folders this daemon serves), none of the ids in `skip` (in flight). Rows another claim is taking
+        are skipped (FOR UPDATE SKIP LOCKED; SQLite serialises writers anyway)."""
+        with self._writer.begin() as connection:
+            now = dialects.of(connection).now(connection)
+            chosen = (
+                select(outbox.c.id)
+                .select_from(outbox.join(files, files.c.id == outbox.c.file_id))
+                .where(
+                    outbox.c.delivered_at.is_(None),
+                    outbox.c.due_at <= now,
+                    or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+                )
+                .order_by(outbox.c.due_at, outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=outbox)
+            )
+            if roots is not None:
+                chosen = chosen.where(files.c.root.in_(roots))
+            if skip:
+                chosen = chosen.where(outbox.c.id.not_in(skip))
+            claimed = list(
+                connection.scalars(
+                    update(outbox)
+                    .where(outbox.c.id.in_(chosen))
+                    .values(claimed_by=node, lease_until=now + timedelta(seconds=lease_seconds))
+                    .returning(outbox.c.id)
+                )
+            )
+            if not claimed:
+                return []
+            rows = connection.execute(_NOTIFICATIONS.where(outbox.c.id.in_(claimed)))
+            return [Notification(**row._mapping) for row in rows]
 
-    def store_body(self, id: int, body: str) -> None:
+    def store_body(self, id: int, node: str, body: str) -> bool:
         """Keep the summary built for the first attempt, so that every retry sends the same bytes."""
-        self._update(id, body=body)
+        return self._update(id, node, lambda now: {"body": body})
 
-    def delivered(self, id: int, now: datetime) -> None:
-        self._update(id, attempts=outbox.c.attempts + 1, last_error=None, delivered_at=now)
+    def delivered(self, id: int, node: str) -> bool:
+        return self._update(
+            id, node, lambda now: {"attempts": outbox.c.attempts + 1, "last_error": None, "delivered_at": now}
+        )
 
-    def retry(self, id: int, detail: str, due_at: datetime) -> None:
-        """One attempt failed; the next one is due at `due_at`."""
-        self._update(id, attempts=outbox.c.attempts + 1, last_error=detail, due_at=due_at)
+    def retry(self, id: int, node: str, detail: str, seconds: float) -> bool:
+        """One attempt failed; the next one is due in `seconds`, for any daemon to claim."""
+        return self._update(
+            id,
+            node,
+            lambda now: {
+                "attempts": outbox.c.attempts + 1,
+                "last_error": detail,
+                "due_at": now + timedelta(seconds=seconds),
+                "claimed_by": None,
+                "lease_until": None,
+            },
+        )
 
-    def give_up(self, id: int, detail: str, now: datetime, *, attempted: bool = True) -> None:
+    def give_up(self, id: int, node: str, detail: str, *, attempted: bool = True) -> bool:
         """Finished without delivery: `detail` says why (the last attempt's failure, or, not `attempted`,
         why no attempt could be made)."""
-        self._update(id, attempts=outbox.c.attempts + int(attempted), last_error=detail, delivered_at=now)
+        attempts = outbox.c.attempts + int(attempted)
+        return self._update(
+            id, node, lambda now: {"attempts": attempts, "last_error": detail, "delivered_at": now}
+        )
 
     def pending(self, roots: Collection[str] | None = None) -> int:
         """Notifications not finished yet, held ones included (of files found in `roots`, if given)."""
@@ -177,6 +222,12 @@ class Outbox:
         with self._engine.connect() as connection:
             return connection.scalar(query) or 0
 
-    def _update(self, id: int, **values: object) -> None:
+    def _update(self, id: int, node: str, values: Callable[[datetime], dict[str, object]]) -> bool:
+        """Write `values(now)` (the database's clock) to the row while `node` holds it; whether it did.
+        A row another daemon claimed after this one's lease ran out is that daemon's to record."""
         with self._writer.begin() as connection:
-            connection.execute(update(outbox).where(outbox.c.id == id).values(**values))
+            now = dialects.of(connection).now(connection)
+            result = connection.execute(
+                update(outbox).where(outbox.c.id == id, outbox.c.claimed_by == node).values(**values(now))
+            )
+        return result.rowcount == 1

@@ -204,11 +204,15 @@ outbox = Table(
     Column("last_error", Text),
     Column("delivered_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_by", Text),
+    Column("lease_until", UtcDateTime),
 )
 """Notifications to deliver: one row per file, event (`on_done`, `on_failed`) and target (`webhook`,
 `command`), written in the transaction that records the file's outcome. `body` is the JSON summary;
 `due_at` NULL holds the row until the file's after-action is done (the summary says where the
-original went); `delivered_at` set means delivered or given up (`last_error` says which)."""
+original went); `delivered_at` set means delivered or given up (`last_error` says which).
+`claimed_by` is the node whose attempt holds the row until `lease_until` (database clock): only it
+records what came of it."""
 
 daemons = Table(
     "daemons",

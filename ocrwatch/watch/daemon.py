@@ -93,7 +93,7 @@ class Daemon:
         `EngineError` when the engine cannot start, before systemd is told the service is ready."""
         self._check()
         self._remove_leftovers()
-        self._hooks = Hooks(self.index, self.profiles.values())
+        self._hooks = Hooks(self.index, self.profiles.values(), node=self.node.name)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         self._take_back()
