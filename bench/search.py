@@ -35,7 +35,7 @@ from bench import search_corpus
 from bench.search_corpus import Corpus
 from ocrwatch.index import Index, database
 from ocrwatch.index.dialects.sqlite import match_expression
-from ocrwatch.index.query import parse
+from ocrwatch.index.search.query import parse
 
 RAW = (
     "SELECT rowid, bm25(pages_fts) AS rank FROM pages_fts WHERE pages_fts MATCH ?"

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert
 
 from bench import datasets
-from ocrwatch.index import database, terms
-from ocrwatch.index.query import fold
+from ocrwatch.index import database
+from ocrwatch.index.search import terms
+from ocrwatch.index.search.query import fold
 from ocrwatch.index.tables import documents, files, lines, pages, words
 
 ROOTS = ("/srv/scans/invoices", "/srv/scans/receipts", "/srv/scans/letters")

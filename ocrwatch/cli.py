@@ -29,7 +29,7 @@ from ocrwatch.export import export as export_document
 from ocrwatch.export import find as find_document
 from ocrwatch.index import FileStatus, Filters, Index, Sort, StoredDocument, database
 from ocrwatch.index.daemons import DaemonState
-from ocrwatch.index.filters import moment
+from ocrwatch.index.search.filters import moment
 from ocrwatch.monitoring.logs import ENVIRONMENT, LogFormat, log_to_stderr
 from ocrwatch.outputs.atomic import write_atomic
 from ocrwatch.pipeline import Pipeline, Status

@@ -26,8 +26,8 @@ from ocrwatch.geometry import Quad
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
-from ocrwatch.index.filters import NO_FILTERS, Sort
-from ocrwatch.index.query import Query, Term
+from ocrwatch.index.search.filters import NO_FILTERS, Sort
+from ocrwatch.index.search.query import Query, Term
 from ocrwatch.index.tables import files, metadata
 from ocrwatch.result import DocumentText
 

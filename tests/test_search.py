@@ -19,7 +19,7 @@ from ocrwatch.errors import QueryError
 from ocrwatch.index import FileStat, Filters, Index, Node, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.postgresql_fuzzy import threshold
-from ocrwatch.index.fuzzy import distance
+from ocrwatch.index.search.fuzzy import distance
 from ocrwatch.index.tables import documents, files, pages
 from tests.test_index import SILENT, document, page, record
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from ocrwatch.config import Settings, WebSettings
 from ocrwatch.index import Index
-from ocrwatch.index.query import fold
+from ocrwatch.index.search.query import fold
 from ocrwatch.web import create_app
 from ocrwatch.web.uploads import body_limit
 from tests.conftest import render_text

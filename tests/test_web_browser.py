@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ocrwatch.index.query import fold
+from ocrwatch.index.search.query import fold
 from tests.conftest import REPO
 from tests.daemon_helpers import RunningDaemon, wait_for
 from tests.webserver import free_port

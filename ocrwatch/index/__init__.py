@@ -1,6 +1,5 @@
 """The index: files seen, documents read from them, and full-text search. The only SQL in ocrwatch."""
 
-from ocrwatch.index.filters import Filters, Sort
 from ocrwatch.index.records import (
     DocumentBrief,
     FileRecord,
@@ -11,6 +10,7 @@ from ocrwatch.index.records import (
     Place,
     StoredDocument,
 )
+from ocrwatch.index.search.filters import Filters, Sort
 from ocrwatch.index.store import Index, Notice
 
 __all__ = [

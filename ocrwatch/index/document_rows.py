@@ -13,9 +13,10 @@ from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert,
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
-from ocrwatch.index import dialects, terms
-from ocrwatch.index.query import Query
+from ocrwatch.index import dialects
 from ocrwatch.index.records import FileStatus, StoredDocument
+from ocrwatch.index.search import terms
+from ocrwatch.index.search.query import Query
 from ocrwatch.index.tables import documents, files, lines, pages, words
 from ocrwatch.result import DocumentText
 

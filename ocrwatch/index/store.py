@@ -16,12 +16,10 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, update
 
 from ocrwatch.errors import ClaimLost
-from ocrwatch.index import database, dialects, document_rows, fuzzy, hits, outbox
+from ocrwatch.index import database, dialects, document_rows, outbox
 from ocrwatch.index.daemons import Daemons
-from ocrwatch.index.filters import NO_FILTERS, Filters, Sort, extract
 from ocrwatch.index.leases import NO_CLAIM, Leases, claim_held, held
 from ocrwatch.index.overview import Overview
-from ocrwatch.index.query import parse
 from ocrwatch.index.queue import Queue
 from ocrwatch.index.records import (
     DocumentBrief,
@@ -32,6 +30,9 @@ from ocrwatch.index.records import (
     StoredDocument,
     file_record,
 )
+from ocrwatch.index.search import fuzzy, hits
+from ocrwatch.index.search.filters import NO_FILTERS, Filters, Sort, extract
+from ocrwatch.index.search.query import parse
 from ocrwatch.index.tables import documents, files
 from ocrwatch.index.tallies import Tallies
 from ocrwatch.result import DocumentText

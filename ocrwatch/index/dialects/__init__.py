@@ -22,9 +22,9 @@ from sqlalchemy.exc import ArgumentError
 
 from ocrwatch.errors import ConfigError
 from ocrwatch.index.dialects import postgresql, sqlite
-from ocrwatch.index.filters import Filters, Sort
-from ocrwatch.index.query import Query
 from ocrwatch.index.records import Ranked
+from ocrwatch.index.search.filters import Filters, Sort
+from ocrwatch.index.search.query import Query
 
 
 class Dialect(Protocol):

@@ -21,10 +21,10 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from ocrwatch.errors import ConfigError, IndexUnavailable
 from ocrwatch.index.dialects.postgresql_fuzzy import similar_terms as similar_terms
-from ocrwatch.index.filters import Filters, Sort
-from ocrwatch.index.filters import conditions as conditions_of
-from ocrwatch.index.query import Query, Term, fold
 from ocrwatch.index.records import Ranked
+from ocrwatch.index.search.filters import Filters, Sort
+from ocrwatch.index.search.filters import conditions as conditions_of
+from ocrwatch.index.search.query import Query, Term, fold
 from ocrwatch.index.tables import documents, pages
 
 CONFIG = "ocrwatch_fts"

@@ -40,12 +40,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
-from ocrwatch.index.filters import Filters, Sort
-from ocrwatch.index.filters import conditions as conditions_of
-from ocrwatch.index.query import Query, Term, fold
 from ocrwatch.index.records import Ranked
+from ocrwatch.index.search.filters import Filters, Sort
+from ocrwatch.index.search.filters import conditions as conditions_of
+from ocrwatch.index.search.query import Query, Term, fold
+from ocrwatch.index.search.vocabulary import Vocabulary
 from ocrwatch.index.tables import documents, pages, utc_now
-from ocrwatch.index.vocabulary import Vocabulary
 
 WRITES = "ocrwatch_writes"
 """Execution option (set by `database.writer`) marking transactions that will write."""

@@ -8,7 +8,8 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from ocrwatch.index import dialects, terms
+from ocrwatch.index import dialects
+from ocrwatch.index.search import terms
 
 revision = "0007"
 down_revision = "0006"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ocrwatch.index.query import Query
+from ocrwatch.index.search.query import Query
 
 WIDTH = 16
 """Tokens in a snippet, as FTS5's snippet() was asked for."""

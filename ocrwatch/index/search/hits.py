@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from ocrwatch.index import document_rows
-from ocrwatch.index.query import Query
 from ocrwatch.index.records import Hit, Ranked
-from ocrwatch.index.snippets import snippet
+from ocrwatch.index.search.query import Query
+from ocrwatch.index.search.snippets import snippet
 from ocrwatch.index.tables import files, pages
 
 

@@ -18,9 +18,9 @@ from dataclasses import replace
 from sqlalchemy import Connection
 
 from ocrwatch.index import dialects
-from ocrwatch.index.filters import Filters, Sort
-from ocrwatch.index.query import Query, Term, fold
 from ocrwatch.index.records import Ranked
+from ocrwatch.index.search.filters import Filters, Sort
+from ocrwatch.index.search.query import Query, Term, fold
 
 MAX_VARIANTS = 16
 """Variants per word, nearest first: enough for a word's usual misreadings, few enough to keep the

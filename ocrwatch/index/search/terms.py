@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, select
 
 from ocrwatch.index import dialects
-from ocrwatch.index.query import fold
+from ocrwatch.index.search.query import fold
 from ocrwatch.index.tables import pages
 from ocrwatch.index.tables import terms as table
 
