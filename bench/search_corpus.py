@@ -3,8 +3,8 @@
 Each page is one SROIE receipt's transcript (`sroie/box/NNN.csv`), its lines in order, with OCR-like
 errors sprinkled over its words (`0` for `O`, `1` for `l`, a letter dropped...) so that the index's
 vocabulary grows as a real one does, with many rare misreadings. Rows go in through the same tables
-and triggers as a document that was read (pages_fts is filled by its triggers), without OCR: a
-100,000-page index takes a few minutes.
+and triggers as a document that was read (SQLite's pages_fts is filled by its triggers, PostgreSQL's
+generated `fts` column as each page goes in), without OCR: a 100,000-page index takes a few minutes.
 """
 
 from __future__ import annotations
@@ -124,9 +124,18 @@ def _insert(connection: Connection, start: int, chunk: list[tuple[list[SourceLin
 
 
 def _bulk(connection: Connection, table: Table, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Insert `rows` with the driver's executemany: SQLAlchemy's own would spend more time building
-    parameters than SQLite spends inserting the millions of lines and words."""
-    columns, marks = ", ".join(names), ", ".join("?" * len(names))
+    """Insert `rows` with the driver's own bulk path (SQLite's executemany, PostgreSQL's COPY):
+    SQLAlchemy's would spend more time building parameters than the database spends inserting the
+    millions of lines and words."""
+    columns = ", ".join(names)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(names))
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", rows)
 
 

@@ -136,6 +136,15 @@ class RunningDaemon:
         finally:
             engine.dispose()
 
+    def count(self, table: str) -> int:
+        """The number of rows in `table` of the index, on either database."""
+        engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar_one()
+        finally:
+            engine.dispose()
+
     def statuses(self) -> dict[str, str]:
         return {row["path"]: row["status"] for row in self.rows()}
 

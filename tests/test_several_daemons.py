@@ -1,20 +1,22 @@
-"""Two `ocrwatch run` processes on one index and one shared inbox, as two hosts would run them: each with
-its own node name, one worker and the polling observer (as on NFS or SMB). A burst of real receipts is
-read once each; one daemon killed mid-batch with its workers loses its files to the other once its leases
-run out: nothing lost, nothing read twice; one frozen (SIGSTOP) past its leases cannot record, once
-resumed, what the other took over."""
+"""Two and three `ocrwatch run` processes on one index and one shared inbox, as separate hosts would run
+them: each with its own node name, one worker and the polling observer (as on NFS or SMB). A burst of real
+receipts is read once each; one daemon killed mid-batch with its workers loses its files to the others
+once its leases run out: nothing lost, nothing read twice; one frozen (SIGSTOP) past its leases cannot
+record, once resumed, what another took over. Each test runs on an SQLite file (daemons of one host) and
+on the real PostgreSQL server (daemons of several hosts); three daemons only on PostgreSQL."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from tests.daemon_helpers import RunningDaemon, wait_for
 
@@ -22,21 +24,29 @@ LEASE = 3
 RECEIPTS = 6
 
 
-def start(tmp_path: Path, node: str, daemons: list[RunningDaemon]) -> RunningDaemon:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The shared index: an SQLite file in the test's folder, or a database on the test server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'index.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def start(tmp_path: Path, url: str, node: str, daemons: list[RunningDaemon]) -> RunningDaemon:
     home = tmp_path / node
     home.mkdir()
     config = {
         "node": node,
         "lease_seconds": LEASE,
-        "database": str(tmp_path / "index.db"),
         "output": str(tmp_path / "out"),
         "workers": 1,
         "engine": "tesseract",
         "settle_seconds": 0.5,
         "watch": [{"folder": str(tmp_path / "inbox"), "name": "inbox", "polling": True, "poll_seconds": 0.5}],
     }
-    daemon = RunningDaemon(home, config)
-    daemon.database = tmp_path / "index.db"
+    daemon = RunningDaemon(home, config, database=url)
+    if url.startswith("sqlite:"):
+        daemon.database = tmp_path / "index.db"
     daemons.append(daemon)
     return daemon.start()
 
@@ -67,8 +77,7 @@ def assert_read_once(tmp_path: Path, daemons: list[RunningDaemon], dropped: list
     assert Counter(row["path"] for row in rows) == Counter(str(path) for path in dropped)
     assert {row["status"] for row in rows} == {"done"}
     assert all(row["claimed_by"] is None and row["lease_until"] is None for row in rows)
-    with sqlite3.connect(tmp_path / "index.db") as connection:
-        assert connection.execute("SELECT count(*) FROM documents").fetchone()[0] == len(dropped)
+    assert daemons[0].count("documents") == len(dropped)
     lines = {path: [line for daemon in daemons for line in daemon.outcome_lines(path)] for path in dropped}
     assert all(len(found) <= 1 for found in lines.values()), lines
     outputs = sorted(path.name for path in (tmp_path / "out").glob("*.txt"))
@@ -76,11 +85,11 @@ def assert_read_once(tmp_path: Path, daemons: list[RunningDaemon], dropped: list
 
 
 def test_two_daemons_share_a_burst_and_one_takes_over_from_the_other_killed(
-    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon]
+    tmp_path: Path, url: str, data_dir: Path, daemons: list[RunningDaemon]
 ) -> None:
     (tmp_path / "inbox").mkdir()
-    alpha = start(tmp_path, "alpha", daemons)
-    beta = start(tmp_path, "beta", daemons)
+    alpha = start(tmp_path, url, "alpha", daemons)
+    beta = start(tmp_path, url, "beta", daemons)
     dropped = drop_burst(tmp_path, data_dir, RECEIPTS)  # seen by both observers
 
     victim = wait_for(lambda: held_by(beta, "beta"), "beta to have files in hand", timeout=120)
@@ -104,11 +113,11 @@ def test_two_daemons_share_a_burst_and_one_takes_over_from_the_other_killed(
 
 
 def test_a_daemon_frozen_past_its_leases_cannot_record_what_another_took_over(
-    tmp_path: Path, data_dir: Path, daemons: list[RunningDaemon]
+    tmp_path: Path, url: str, data_dir: Path, daemons: list[RunningDaemon]
 ) -> None:
     (tmp_path / "inbox").mkdir()
-    alpha = start(tmp_path, "alpha", daemons)
-    beta = start(tmp_path, "beta", daemons)
+    alpha = start(tmp_path, url, "alpha", daemons)
+    beta = start(tmp_path, url, "beta", daemons)
     dropped = drop_burst(tmp_path, data_dir, 4)
     assert beta.process is not None
     frozen = wait_for(lambda: held_by(beta, "beta"), "beta to have files in hand", timeout=120)
@@ -123,3 +132,26 @@ def test_a_daemon_frozen_past_its_leases_cannot_record_what_another_took_over(
     assert_read_once(tmp_path, [alpha, beta], dropped)
     assert "not recorded" in beta.log(), beta.log()
     assert beta.alive() and beta.stop() == 0 and alpha.stop() == 0
+
+
+def test_three_daemons_on_postgresql_share_a_burst_and_two_finish_the_killed_ones_files(
+    tmp_path: Path, postgres_url: str, data_dir: Path, daemons: list[RunningDaemon]
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    nodes = [start(tmp_path, postgres_url, node, daemons) for node in ("alpha", "beta", "gamma")]
+    dropped = drop_burst(tmp_path, data_dir, 9)
+    alpha, beta, gamma = nodes
+
+    wait_for(lambda: held_by(gamma, "gamma"), "gamma to have files in hand", timeout=120)
+    gamma.kill()  # the daemon and its worker, mid-batch
+    victim = held_by(alpha, "gamma")
+    assert victim  # still gamma's: a lease that has not run out is not taken
+    wait_for(lambda: alpha.settled(dropped), "alpha and beta to finish every file, gamma's too", timeout=240)
+
+    assert_read_once(tmp_path, nodes, dropped)
+    finished = {
+        path: [node.config_path.parent.name for node in (alpha, beta) if node.outcome_lines(Path(path))]
+        for path in victim
+    }
+    assert all(len(by) == 1 for by in finished.values()), finished  # each by one of the other two
+    assert alpha.stop() == 0 and beta.stop() == 0
