@@ -93,10 +93,10 @@ class Daemon:
         `EngineError` when the engine cannot start, before systemd is told the service is ready."""
         self._check()
         self._remove_leftovers()
+        self._take_back()  # before the hooks start claiming: it frees every claim this node's name holds
         self._hooks = Hooks(self.index, self.profiles.values(), node=self.node.name)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        self._take_back()
         self._workers = Workers(
             self.settings.workers, self.settings.engine, self.settings.engines, may_write=self._may_write
         )
