@@ -578,15 +578,29 @@ with Index(sys.argv[1]) as index:
 """
 
 
+def test_an_index_created_while_another_process_locks_the_file_waits_for_the_lock(tmp_path: Path):
+    """SQLite's switch to WAL ignores the busy timeout; opening the index waits for the lock anyway."""
+    path = tmp_path / "index.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE held (x)")  # a new file in rollback mode, its write lock held
+    threading.Timer(0.5, holder.execute, ["COMMIT"]).start()
+    with Index(f"sqlite:///{path}") as index:
+        assert index.schema_version() == "0009"
+    holder.close()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
-    """Two processes open a new index at once: one migrates, the other waits for it and finds it done."""
+    """Four processes open a new index at once: one migrates, the others wait for it and find it done
+    (on SQLite, the switch to WAL of a file another process has locked is retried, not failed)."""
     go = tmp_path / "go"
     command = [sys.executable, "-c", OPEN_WHEN_TOLD, index_url, str(go)]
-    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     for process in processes:  # each has imported ocrwatch and waits for `go`
         assert process.stdout is not None and process.stdout.readline() == b"ready\n"
     go.touch()
     outcomes = [process.communicate(timeout=60) for process in processes]
-    assert [process.returncode for process in processes] == [0, 0], outcomes
-    assert [out.decode().split() for out, _ in outcomes] == [["0009"]] * 2
+    assert [process.returncode for process in processes] == [0] * 4, outcomes
+    assert [out.decode().split() for out, _ in outcomes] == [["0009"]] * 4
     assert row_count(index_url, "alembic_version") == 1

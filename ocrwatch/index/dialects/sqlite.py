@@ -12,6 +12,7 @@ one that asks for the lock up front simply waits its turn.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,9 +51,9 @@ from ocrwatch.index.tables import documents, pages, utc_now
 WRITES = "ocrwatch_writes"
 """Execution option (set by `database.writer`) marking transactions that will write."""
 
+BUSY_TIMEOUT_SECONDS = 5.0
 PRAGMAS = (
-    "PRAGMA busy_timeout = 5000",  # first, so that switching to WAL waits for other processes
-    "PRAGMA journal_mode = WAL",
+    f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}",
     "PRAGMA synchronous = NORMAL",  # safe with WAL: a power cut can lose the last commits, never corrupt
     "PRAGMA foreign_keys = ON",
 )
@@ -137,6 +138,27 @@ def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntr
     dbapi_connection.isolation_level = None
     for pragma in PRAGMAS:
         dbapi_connection.execute(pragma)
+    _use_wal(dbapi_connection)
+
+
+def _use_wal(dbapi_connection: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting for other processes as long as the busy timeout would.
+
+    Changing the journal mode never calls SQLite's busy handler: while another process holds a lock
+    on a new database (two daemons creating one index together), it fails at once with "database is
+    locked", so it is retried here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _on_begin(connection: Connection) -> None:
