@@ -26,6 +26,7 @@ from ocrwatch.geometry import Quad
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
+from ocrwatch.index.search import pairs
 from ocrwatch.index.search.filters import NO_FILTERS, Sort
 from ocrwatch.index.search.query import Query, Term
 from ocrwatch.index.tables import files, metadata
@@ -87,11 +88,22 @@ def record(index: Index, path: str, content: DocumentText, stem: str | None = No
 
 
 def assert_fulltext_in_sync(url: str) -> None:
-    """FTS5's own check that pages_fts holds exactly the tokens of the pages table; raises if not.
-    (PostgreSQL's is a generated column, in step by construction.)"""
+    """FTS5's own check that pages_fts holds exactly the tokens of the pages table, and that the word
+    pairs table holds exactly each page's pairs, where they stand; raises if not. (PostgreSQL's is a
+    generated column, in step by construction.)"""
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
             connection.execute("INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)")
+            connection.execute(
+                "CREATE VIRTUAL TABLE temp.pair_vocabulary USING fts5vocab(main, pages_pairs, instance)"
+            )
+            indexed = set(connection.execute("SELECT term, doc, offset FROM temp.pair_vocabulary"))
+            expected = {
+                (pair, page_id, offset)
+                for page_id, text in connection.execute("SELECT id, text FROM pages")
+                for offset, pair in enumerate(pairs.of_text(text).split())
+            }
+            assert indexed == expected
 
 
 def row_count(url: str, table: str) -> int:
@@ -124,7 +136,7 @@ def receipt() -> DocumentText:
 
 def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: str, receipt: DocumentText):
     with Index(index_url) as index:
-        assert index.schema_version() == "0009"
+        assert index.schema_version() == "0010"
         record(index, "inbox/receipt.jpg", receipt)
     engine = create_engine(index_url)
     with engine.connect() as connection:
@@ -142,7 +154,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: s
     engine.dispose()
 
     with Index(index_url) as index:
-        assert index.schema_version() == "0009"
+        assert index.schema_version() == "0010"
         assert [hit.page for hit in index.search("yann")] == [1]
 
 
@@ -172,7 +184,7 @@ def _not_fulltext(name: str | None, kind: str, parent: object) -> bool:
     """The full-text and fuzzy parts are the dialects' own: FTS5's table; PostgreSQL's column, its
     GIN index and the trigram index on the terms."""
     return not (
-        (name or "").startswith("pages_fts")
+        (name or "").startswith(("pages_fts", "pages_pairs"))
         or name == "ix_terms_term_trgm"
         or (kind == "column" and name == "fts")
     )
@@ -586,7 +598,7 @@ def test_an_index_created_while_another_process_locks_the_file_waits_for_the_loc
     holder.execute("CREATE TABLE held (x)")  # a new file in rollback mode, its write lock held
     threading.Timer(0.5, holder.execute, ["COMMIT"]).start()
     with Index(f"sqlite:///{path}") as index:
-        assert index.schema_version() == "0009"
+        assert index.schema_version() == "0010"
     holder.close()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
@@ -602,5 +614,5 @@ def test_daemons_starting_together_migrate_once(index_url: str, tmp_path: Path):
     go.touch()
     outcomes = [process.communicate(timeout=60) for process in processes]
     assert [process.returncode for process in processes] == [0] * 4, outcomes
-    assert [out.decode().split() for out, _ in outcomes] == [["0009"]] * 4
+    assert [out.decode().split() for out, _ in outcomes] == [["0010"]] * 4
     assert row_count(index_url, "alembic_version") == 1

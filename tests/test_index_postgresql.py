@@ -113,7 +113,7 @@ def test_a_connection_cut_by_the_server_is_unavailable_then_replaced(
 
 def test_plain_postgresql_urls_mean_psycopg_and_other_drivers_are_refused(postgres_url: str):
     with Index(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as index:
-        assert index.schema_version() == "0009"
+        assert index.schema_version() == "0010"
     with pytest.raises(ConfigError, match=r"through psycopg 3: write postgresql\+psycopg://"):
         Index(postgres_url.replace("postgresql+psycopg://", "postgresql+psycopg2://"))
 

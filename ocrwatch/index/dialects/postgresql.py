@@ -150,6 +150,15 @@ def drop_fulltext(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+def create_phrase_index(connection: Connection) -> None:
+    """Nothing yet: a phrase is checked against the `tsvector` of each row the GIN index returns.
+    Word pairs (`search/pairs.py`) would need a second generated column that SQL alone computes."""
+
+
+def drop_phrase_index(connection: Connection) -> None:
+    """Nothing to drop (`create_phrase_index`)."""
+
+
 def tsquery(query: Query) -> str:
     """The query in `to_tsquery` syntax, grouped as FTS5 groups it (`dialects/sqlite.py`): terms side
     by side must all match, in parentheses, and `OR` / `NOT` stand between such runs. Terms are

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,16 @@ from weakref import WeakKeyDictionary
 
 import sqlalchemy
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Executable,
     Integer,
+    Label,
     Row,
     Select,
     Table,
+    TableClause,
     bindparam,
     event,
     func,
@@ -41,7 +45,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
+from ocrwatch.index.dialects import sqlite_pairs
 from ocrwatch.index.records import Ranked
+from ocrwatch.index.search import pairs
 from ocrwatch.index.search.filters import Filters, Sort
 from ocrwatch.index.search.filters import conditions as conditions_of
 from ocrwatch.index.search.query import Query, Term, fold
@@ -93,11 +99,27 @@ FULLTEXT_DROP = (
     "DROP TABLE pages_fts",
 )
 
-# The full-text table as SQLAlchemy sees it: its rowid is the page's id.
-_FTS = sqlalchemy.table("pages_fts", sqlalchemy.column("rowid", Integer))
-_MATCHES = literal_column("pages_fts").match(bindparam("expression"))
-_RANK = func.bm25(literal_column("pages_fts")).label("rank")
-"""bm25 in the select list and a tie-break on rowid: measured faster than FTS5's own `ORDER BY rank`."""
+
+@dataclass(frozen=True, slots=True)
+class _Fulltext:
+    """An FTS5 table as a query sees it: its rowid is the page's id."""
+
+    table: TableClause
+    matches: ColumnElement[bool]
+    rank: Label[Any]
+    """bm25 in the select list and a tie-break on rowid: measured faster than FTS5's own `ORDER BY rank`."""
+
+    @classmethod
+    def named(cls, name: str) -> _Fulltext:
+        return cls(
+            sqlalchemy.table(name, sqlalchemy.column("rowid", Integer)),
+            literal_column(name).match(bindparam("expression")),
+            func.bm25(literal_column(name)).label("rank"),
+        )
+
+
+_WORDS = _Fulltext.named("pages_fts")
+_PAIRS = _Fulltext.named(sqlite_pairs.TABLE)
 
 
 def create_engine(url: str) -> Engine:
@@ -136,6 +158,7 @@ def _on_error(context: ExceptionContext) -> None:
 def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
     # Python's sqlite3 would otherwise begin transactions itself, only before writes; _on_begin does it.
     dbapi_connection.isolation_level = None
+    sqlite_pairs.register(dbapi_connection)
     for pragma in PRAGMAS:
         dbapi_connection.execute(pragma)
     _use_wal(dbapi_connection)
@@ -183,6 +206,15 @@ def create_fulltext(connection: Connection) -> None:
 def drop_fulltext(connection: Connection) -> None:
     for statement in FULLTEXT_DROP:
         connection.exec_driver_sql(statement)
+
+
+def create_phrase_index(connection: Connection) -> None:
+    """The word pairs that make phrases fast (called by the migration that adds them)."""
+    sqlite_pairs.create(connection)
+
+
+def drop_phrase_index(connection: Connection) -> None:
+    sqlite_pairs.drop(connection)
 
 
 def match_expression(query: Query) -> str:
@@ -233,34 +265,47 @@ def search(
     without: Query | None = None,
 ) -> list[Ranked]:
     """Pages matching `query` and `filters` and not `without`, in `sort` order."""
-    expression = match_expression(query)
-    if without is not None:
-        expression = f"({expression}) NOT ({match_expression(without)})"
-    ranked = _ranked(filters, sort).limit(limit).offset(offset)
+    fulltext, expression = _source(query, without)
+    ranked = _ranked(fulltext, filters, sort).limit(limit).offset(offset)
     rows = _fulltext(connection, query, ranked, {"expression": expression})
     return [Ranked(page_id, rank) for page_id, rank in rows]
 
 
 def count(connection: Connection, query: Query, filters: Filters) -> int:
     """How many pages match `query` and `filters`."""
-    counted = select(func.count()).select_from(_ranked(filters, Sort.RELEVANCE).order_by(None).subquery())
-    [(found,)] = _fulltext(connection, query, counted, {"expression": match_expression(query)})
+    fulltext, expression = _source(query, None)
+    matching = _ranked(fulltext, filters, Sort.RELEVANCE).order_by(None).subquery()
+    counted = select(func.count()).select_from(matching)
+    [(found,)] = _fulltext(connection, query, counted, {"expression": expression})
     return int(found)
 
 
-def _ranked(filters: Filters, sort: Sort) -> Select[tuple[int, float]]:
+def _source(query: Query, without: Query | None) -> tuple[_Fulltext, str]:
+    """The table that answers `query` (not `without`) and its MATCH expression: a lone phrase is
+    looked up by its word pairs (`sqlite_pairs`), anything else in the words' table."""
+    phrase = pairs.phrase(query) if without is None else None
+    if phrase is not None:
+        return _PAIRS, sqlite_pairs.expression(phrase)
+    expression = match_expression(query)
+    if without is not None:
+        expression = f"({expression}) NOT ({match_expression(without)})"
+    return _WORDS, expression
+
+
+def _ranked(fulltext: _Fulltext, filters: Filters, sort: Sort) -> Select[tuple[int, float]]:
     """The matching pages' ids and ranks in `sort` order; pages and documents are joined only when a
     filter or the order needs them, so a plain search is the bare full-text query."""
-    ranked = select(_FTS.c.rowid.label("page_id"), _RANK).where(_MATCHES)
+    rowid = fulltext.table.c.rowid
+    ranked = select(rowid.label("page_id"), fulltext.rank).where(fulltext.matches)
     conditions = conditions_of(filters)
     if conditions or sort is Sort.DATE:
-        joined = _FTS.join(pages, pages.c.id == _FTS.c.rowid).join(
+        joined = fulltext.table.join(pages, pages.c.id == rowid).join(
             documents, documents.c.id == pages.c.document_id
         )
         ranked = ranked.select_from(joined).where(*conditions)
     if sort is Sort.DATE:
         return ranked.order_by(documents.c.created_at.desc(), documents.c.id.desc(), pages.c.number)
-    return ranked.order_by(_RANK, _FTS.c.rowid)
+    return ranked.order_by(fulltext.rank, rowid)
 
 
 def _fulltext(
