@@ -20,6 +20,8 @@ from ocrwatch.index import FileStat, Filters, Index, Node, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.postgresql_fuzzy import threshold
 from ocrwatch.index.search.fuzzy import distance
+from ocrwatch.index.search.query import Query
+from ocrwatch.index.search.snippets import snippet
 from ocrwatch.index.tables import documents, files, pages
 from tests.test_index import SILENT, document, page, record
 
@@ -219,6 +221,16 @@ def test_filters_that_cannot_be_applied_say_why(index: Index, query: str, messag
 def test_a_colon_in_other_words_is_text(index: Index):
     record(index, "inbox/a.jpg", document(page("TOTAL: 9.00 NOTE:PAID")))
     assert found(index, "note:paid") == ["TOTAL: 9.00 NOTE:PAID"]
+
+
+# Filters alone
+
+
+def test_a_query_without_terms_marks_no_word():
+    nothing = Query("", ())
+    assert not nothing.highlights()
+    assert not nothing.matcher()("TOTAL") and nothing.matching_words(["TOTAL", "9.00"]) == []
+    assert snippet("TOTAL 9.00 PAID", nothing) == [("TOTAL 9.00 PAID", False)]
 
 
 # The command line
