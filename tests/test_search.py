@@ -144,15 +144,18 @@ def folders(index: Index, index_url: str) -> dict[str, int]:
         "jpg": record(index, "/home/me/may.JPG", document(page("INVOICE MAY"))),
     }
     days = {"pdf": "2026-03-10", "png": "2026-04-10", "jpg": "2026-05-10"}
-    engine = create_engine(index_url)
-    with engine.begin() as connection:  # when each was read: a day of its own
-        for name, day in days.items():
-            moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
-            connection.execute(
-                update(documents).where(documents.c.id == made[name]).values(created_at=moment)
-            )
-    engine.dispose()
+    for name, day in days.items():  # when each was read: a day of its own
+        read_on(index_url, made[name], day)
     return made
+
+
+def read_on(index_url: str, document_id: int, day: str) -> None:
+    """Say the document was read at noon (UTC) on `day`."""
+    engine = create_engine(index_url)
+    with engine.begin() as connection:
+        moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
+        connection.execute(update(documents).where(documents.c.id == document_id).values(created_at=moment))
+    engine.dispose()
 
 
 def watched(index: Index, root: str, path: str, text: str) -> int:
@@ -210,7 +213,8 @@ def test_filters_apply_before_the_limit_and_to_variants(index: Index, folders: d
         ("invoice before:2026-13-01", "before: wants a date"),
         ("invoice type:image/", "type: wants image, pdf, an extension or a media type"),
         ("invoice after:2026-01-01 after:2026-02-01", "after: is given twice"),
-        ("after:2026-01-01", "the search is empty"),
+        ("", "the search is empty: type a word to search for, or a filter such as after:2026-01-31"),
+        (' folder:"" ', "the search is empty"),  # a filter without a value is no filter
     ],
 )
 def test_filters_that_cannot_be_applied_say_why(index: Index, query: str, message: str):
@@ -231,6 +235,56 @@ def test_a_query_without_terms_marks_no_word():
     assert not nothing.highlights()
     assert not nothing.matcher()("TOTAL") and nothing.matching_words(["TOTAL", "9.00"]) == []
     assert snippet("TOTAL 9.00 PAID", nothing) == [("TOTAL 9.00 PAID", False)]
+
+
+def test_filters_alone_list_the_pages_that_pass_newest_first(index: Index, folders: dict[str, int]):
+    pdf, png, jpg = folders["pdf"], folders["png"], folders["jpg"]
+    assert ids(index, "folder:receipts") == [png]
+    assert ids(index, "", filters=Filters(folder="/srv/scans/invoices")) == [pdf]
+    assert ids(index, "type:image") == [jpg, png]
+    assert ids(index, "  type:jpeg  ") == [jpg]
+    assert ids(index, "after:2026-04-01") == [jpg, png]
+    assert ids(index, "before:2026-04-10") == [pdf]
+    assert ids(index, "after:2026-03-01 before:2026-05-01") == [png, pdf]
+    assert ids(index, "", filters=Filters(after=datetime(2026, 1, 1, tzinfo=UTC))) == [jpg, png, pdf]
+    assert ids(index, "type:pdf", filters=Filters(type="png")) == [png]  # options win, as with words
+    assert ids(index, "folder:receipts type:pdf") == []
+    # Always newest first: with no words there is no relevance to sort by, nor words to widen.
+    assert ids(index, "type:image", sort=Sort.RELEVANCE) == ids(index, "type:image", sort=Sort.DATE)
+    assert ids(index, "type:image", exact=True) == [jpg, png]
+
+
+def test_filters_alone_show_each_page_from_its_beginning_with_nothing_marked(
+    index: Index, folders: dict[str, int]
+):
+    [hit] = index.search("folder:receipts")
+    assert hit.document_id == folders["png"] and hit.path == "/srv/scans/receipts/april.png"
+    assert hit.snippet == [("INVOICE APRIL RECEIPT", False)]
+    assert (hit.words, hit.matched, hit.rank, hit.fuzzy) == ([], [], 0.0, False)
+
+
+def test_filters_alone_page_through_a_documents_pages_in_order(
+    index: Index, index_url: str, folders: dict[str, int]
+):
+    report = record(index, "/home/me/report.pdf", document(page("REPORT ONE"), page("REPORT TWO")))
+    read_on(index_url, report, "2026-06-01")
+    pages_of = [(report, 1), (report, 2), (folders["pdf"], 1)]
+
+    def listed(**options) -> list[tuple[int, int]]:
+        return [(hit.document_id, hit.page) for hit in index.search("type:pdf", **options)]
+
+    assert listed() == pages_of
+    assert [listed(limit=1, offset=offset) for offset in range(4)] == [
+        [pages_of[0]],
+        [pages_of[1]],
+        [pages_of[2]],
+        [],
+    ]
+    assert listed(limit=2, offset=1) == pages_of[1:]
+    assert [hit.snippet for hit in index.search("type:pdf", limit=2)] == [
+        [("REPORT ONE", False)],
+        [("REPORT TWO", False)],
+    ]
 
 
 # The command line

@@ -92,7 +92,9 @@ class Query:
 def parse(text: str) -> Query:
     """Parse what a user typed, or explain in a `QueryError` why it cannot be searched for."""
     if not text.strip():
-        raise QueryError("the search is empty: type a word to search for")
+        raise QueryError(
+            "the search is empty: type a word to search for, or a filter such as after:2026-01-31"
+        )
     if "\0" in text:  # FTS5 ends a string at NUL, and then reports the string as unterminated
         raise QueryError("cannot search for a NUL character")
     parts: list[Term | Operator] = []
