@@ -320,6 +320,26 @@ def test_the_cli_searches_with_fuzzy_matching_filters_and_sort(index_url: str, f
     assert refused.exit_code == 2 and "--after: wants a date" in refused.output
 
 
+def test_the_cli_lists_what_passes_filters_given_without_words(index_url: str, folders: dict[str, int]):
+    runner = CliRunner()
+    db = ["--db", index_url]
+
+    def search(*args: str) -> list[str]:
+        result = runner.invoke(app, ["search", *args, *db])
+        assert result.exit_code == 0, result.output
+        return [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+
+    assert search("--folder", "receipts") == ["/srv/scans/receipts/april.png"]
+    assert search("--type", "image") == ["/home/me/may.JPG", "/srv/scans/receipts/april.png"]
+    assert search("before:2026-04-01") == ["/srv/scans/invoices/march.pdf"]
+    shown = runner.invoke(app, ["search", "--folder", "invoices", *db]).stdout.splitlines()
+    assert shown[1].strip() == "INVOICE MARCH"  # the page's beginning
+    nothing = runner.invoke(app, ["search", "--folder", "receipts", "--type", "pdf", *db])
+    assert nothing.exit_code == 1 and "no document passes the filters" in nothing.output
+    empty = runner.invoke(app, ["search", *db])
+    assert empty.exit_code == 2 and "type a word to search for, or a filter" in empty.output
+
+
 # PostgreSQL's trigram threshold (no server needed: pg_trgm's similarity is a set formula)
 
 
