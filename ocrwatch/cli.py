@@ -280,8 +280,11 @@ def retry(
 def search(
     query: Annotated[
         str,
-        typer.Argument(help='Words, "a phrase", a prefix*; after:DATE before:DATE folder:NAME type:pdf too.'),
-    ],
+        typer.Argument(
+            help='Words, "a phrase", a prefix*; after:DATE before:DATE folder:NAME type:pdf too. '
+            "Filters alone (no words) list what passes, newest read first."
+        ),
+    ] = "",
     config: ConfigOption = None,
     db: DbOption = None,
     limit: Annotated[int, typer.Option(min=1, help="How many hits to show.")] = 20,
@@ -301,22 +304,23 @@ def search(
     ] = Sort.RELEVANCE,
 ) -> None:
     """Search the index; hits are ranked best first with the matching words highlighted. Pages found
-    only through misreadings of a word (`totai` for `total`) come last, marked with ~."""
+    only through misreadings of a word (`totai` for `total`) come last, marked with ~. With filters
+    and no words, the pages that pass them, newest read first."""
     settings = _settings(config, db=db)
     with _open_index(settings) as index:
         try:
             filters = Filters(
                 after=None if after is None else moment(after, "--after"),
                 before=None if before is None else moment(before, "--before"),
-                folder=folder,
-                type=kind,
+                folder=folder or None,
+                type=kind or None,
             )
             hits = index.search(query, limit=limit, filters=filters, sort=sort, exact=exact)
         except OcrwatchError as error:
             err.print(f"[red]error:[/] {escape(str(error))}")
             raise typer.Exit(2) from None
     if not hits:
-        err.print(f"no document matches {query!r}")
+        err.print(f"no document matches {query!r}" if query.strip() else "no document passes the filters")
         raise typer.Exit(1)
     for hit in hits:
         snippet = "".join(

@@ -20,6 +20,8 @@ from ocrwatch.index import FileStat, Filters, Index, Node, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.postgresql_fuzzy import threshold
 from ocrwatch.index.search.fuzzy import distance
+from ocrwatch.index.search.query import Query
+from ocrwatch.index.search.snippets import snippet
 from ocrwatch.index.tables import documents, files, pages
 from tests.test_index import SILENT, document, page, record
 
@@ -142,15 +144,18 @@ def folders(index: Index, index_url: str) -> dict[str, int]:
         "jpg": record(index, "/home/me/may.JPG", document(page("INVOICE MAY"))),
     }
     days = {"pdf": "2026-03-10", "png": "2026-04-10", "jpg": "2026-05-10"}
-    engine = create_engine(index_url)
-    with engine.begin() as connection:  # when each was read: a day of its own
-        for name, day in days.items():
-            moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
-            connection.execute(
-                update(documents).where(documents.c.id == made[name]).values(created_at=moment)
-            )
-    engine.dispose()
+    for name, day in days.items():  # when each was read: a day of its own
+        read_on(index_url, made[name], day)
     return made
+
+
+def read_on(index_url: str, document_id: int, day: str) -> None:
+    """Say the document was read at noon (UTC) on `day`."""
+    engine = create_engine(index_url)
+    with engine.begin() as connection:
+        moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
+        connection.execute(update(documents).where(documents.c.id == document_id).values(created_at=moment))
+    engine.dispose()
 
 
 def watched(index: Index, root: str, path: str, text: str) -> int:
@@ -208,7 +213,8 @@ def test_filters_apply_before_the_limit_and_to_variants(index: Index, folders: d
         ("invoice before:2026-13-01", "before: wants a date"),
         ("invoice type:image/", "type: wants image, pdf, an extension or a media type"),
         ("invoice after:2026-01-01 after:2026-02-01", "after: is given twice"),
-        ("after:2026-01-01", "the search is empty"),
+        ("", "the search is empty: type a word to search for, or a filter such as after:2026-01-31"),
+        (' folder:"" ', "the search is empty"),  # a filter without a value is no filter
     ],
 )
 def test_filters_that_cannot_be_applied_say_why(index: Index, query: str, message: str):
@@ -219,6 +225,66 @@ def test_filters_that_cannot_be_applied_say_why(index: Index, query: str, messag
 def test_a_colon_in_other_words_is_text(index: Index):
     record(index, "inbox/a.jpg", document(page("TOTAL: 9.00 NOTE:PAID")))
     assert found(index, "note:paid") == ["TOTAL: 9.00 NOTE:PAID"]
+
+
+# Filters alone
+
+
+def test_a_query_without_terms_marks_no_word():
+    nothing = Query("", ())
+    assert not nothing.highlights()
+    assert not nothing.matcher()("TOTAL") and nothing.matching_words(["TOTAL", "9.00"]) == []
+    assert snippet("TOTAL 9.00 PAID", nothing) == [("TOTAL 9.00 PAID", False)]
+
+
+def test_filters_alone_list_the_pages_that_pass_newest_first(index: Index, folders: dict[str, int]):
+    pdf, png, jpg = folders["pdf"], folders["png"], folders["jpg"]
+    assert ids(index, "folder:receipts") == [png]
+    assert ids(index, "", filters=Filters(folder="/srv/scans/invoices")) == [pdf]
+    assert ids(index, "type:image") == [jpg, png]
+    assert ids(index, "  type:jpeg  ") == [jpg]
+    assert ids(index, "after:2026-04-01") == [jpg, png]
+    assert ids(index, "before:2026-04-10") == [pdf]
+    assert ids(index, "after:2026-03-01 before:2026-05-01") == [png, pdf]
+    assert ids(index, "", filters=Filters(after=datetime(2026, 1, 1, tzinfo=UTC))) == [jpg, png, pdf]
+    assert ids(index, "type:pdf", filters=Filters(type="png")) == [png]  # options win, as with words
+    assert ids(index, "folder:receipts type:pdf") == []
+    # Always newest first: with no words there is no relevance to sort by, nor words to widen.
+    assert ids(index, "type:image", sort=Sort.RELEVANCE) == ids(index, "type:image", sort=Sort.DATE)
+    assert ids(index, "type:image", exact=True) == [jpg, png]
+
+
+def test_filters_alone_show_each_page_from_its_beginning_with_nothing_marked(
+    index: Index, folders: dict[str, int]
+):
+    [hit] = index.search("folder:receipts")
+    assert hit.document_id == folders["png"] and hit.path == "/srv/scans/receipts/april.png"
+    assert hit.snippet == [("INVOICE APRIL RECEIPT", False)]
+    assert (hit.words, hit.matched, hit.rank, hit.fuzzy) == ([], [], 0.0, False)
+
+
+def test_filters_alone_page_through_a_documents_pages_in_order(
+    index: Index, index_url: str, folders: dict[str, int]
+):
+    report = record(index, "/home/me/report.pdf", document(page("REPORT ONE"), page("REPORT TWO")))
+    read_on(index_url, report, "2026-06-01")
+    pages_of = [(report, 1), (report, 2), (folders["pdf"], 1)]
+
+    def listed(**options) -> list[tuple[int, int]]:
+        return [(hit.document_id, hit.page) for hit in index.search("type:pdf", **options)]
+
+    assert listed() == pages_of
+    assert [listed(limit=1, offset=offset) for offset in range(4)] == [
+        [pages_of[0]],
+        [pages_of[1]],
+        [pages_of[2]],
+        [],
+    ]
+    assert listed(limit=2, offset=1) == pages_of[1:]
+    assert [hit.snippet for hit in index.search("type:pdf", limit=2)] == [
+        [("REPORT ONE", False)],
+        [("REPORT TWO", False)],
+    ]
 
 
 # The command line
@@ -252,6 +318,26 @@ def test_the_cli_searches_with_fuzzy_matching_filters_and_sort(index_url: str, f
     assert runner.invoke(app, ["search", "receit", "--exact", *db]).exit_code == 1
     refused = runner.invoke(app, ["search", "invoice", "--after", "soon", *db])
     assert refused.exit_code == 2 and "--after: wants a date" in refused.output
+
+
+def test_the_cli_lists_what_passes_filters_given_without_words(index_url: str, folders: dict[str, int]):
+    runner = CliRunner()
+    db = ["--db", index_url]
+
+    def search(*args: str) -> list[str]:
+        result = runner.invoke(app, ["search", *args, *db])
+        assert result.exit_code == 0, result.output
+        return [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+
+    assert search("--folder", "receipts") == ["/srv/scans/receipts/april.png"]
+    assert search("--type", "image") == ["/home/me/may.JPG", "/srv/scans/receipts/april.png"]
+    assert search("before:2026-04-01") == ["/srv/scans/invoices/march.pdf"]
+    shown = runner.invoke(app, ["search", "--folder", "invoices", *db]).stdout.splitlines()
+    assert shown[1].strip() == "INVOICE MARCH"  # the page's beginning
+    nothing = runner.invoke(app, ["search", "--folder", "receipts", "--type", "pdf", *db])
+    assert nothing.exit_code == 1 and "no document passes the filters" in nothing.output
+    empty = runner.invoke(app, ["search", *db])
+    assert empty.exit_code == 2 and "type a word to search for, or a filter" in empty.output
 
 
 # PostgreSQL's trigram threshold (no server needed: pg_trgm's similarity is a set formula)

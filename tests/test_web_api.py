@@ -360,7 +360,8 @@ def test_unparseable_queries_are_400(web: Web) -> None:
     assert_problem(web.client.get("/api/search", params={"q": "   "}), 400, "empty")
     assert_problem(web.client.get("/api/search", params={"q": "a\0b"}), 400, "NUL")  # found by schemathesis
     assert_problem(web.client.get("/api/search", params={"q": "a", "limit": 0}), 422, "limit")
-    assert_problem(web.client.get("/api/search"), 422, "q")
+    assert_problem(web.client.get("/api/search"), 400, "type a word to search for, or a filter")
+    assert_problem(web.client.get("/api/search", params={"q": "", "folder": ""}), 400, "empty")
 
 
 def test_malformed_requests_get_a_json_reason(web: Web) -> None:
@@ -546,3 +547,24 @@ def test_search_finds_misreadings_after_exact_hits_with_filters_and_sort(web: We
     assert_problem(web.client.get("/api/search", params={"q": "persimmon", "after": "soon"}), 422)
     assert_problem(web.client.get("/api/search", params={"q": "persimmon", "type": "image/"}), 400, "type:")
     assert_problem(web.client.get("/api/search", params={"q": "persimmon", "sort": "size"}), 422)
+
+
+def test_search_by_filters_alone_lists_what_passes_newest_first(web: Web) -> None:
+    older = watched(web.index, "/srv/cellar", "/srv/cellar/wine.pdf", "RIESLING 2019 CASE")
+    newer = watched(web.index, "/srv/cellar", "/srv/cellar/cider.png", "CIDER DRY")
+
+    def listed(**params: str) -> list[dict]:
+        response = web.client.get("/api/search", params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["query"] == params.get("q", "")
+        return response.json()["hits"]
+
+    hits = listed(folder="cellar")
+    assert [hit["document_id"] for hit in hits] == [newer, older]  # newest read first
+    assert [hit["path"] for hit in hits] == ["/srv/cellar/cider.png", "/srv/cellar/wine.pdf"]
+    assert hits[1]["snippet"] == [{"text": "RIESLING 2019 CASE", "match": False}] and hits[1]["words"] == []
+    assert [hit["document_id"] for hit in listed(q="", folder="/srv/cellar", limit="1", offset="1")] == [
+        older
+    ]
+    assert [hit["document_id"] for hit in listed(q="folder:cellar type:pdf")] == [older]
+    assert [hit["document_id"] for hit in listed(folder="cellar", type="image/png")] == [newer]

@@ -315,6 +315,22 @@ def test_the_dashboard_retries_a_failure_live_and_the_address_bar_holds_the_view
             page.go_forward()
             page.go_forward()
             assert_the_hit_is_open(page)
+
+            # A filter and no words: the documents that pass, newest read first, in the latest's place.
+            page.goto(url + "/")
+            expect(page.locator("#recent-card")).to_be_visible()
+            page.locator("#filters summary").click()
+            folders = page.locator('#search-form select[name="folder"]')
+            folders.select_option("inbox")  # waits for the dashboard to have listed the folder
+            expect(page).to_have_url(f"{url}/?folder=inbox")
+            expect(page.locator("#recent-card")).to_be_hidden()
+            expect(page.locator("#results .hit-title")).to_have_text(["receipt.jpg"], timeout=30_000)
+            expect(page.locator("#result-count")).to_have_text("1 page passes the filters")
+            expect(page.locator("#results mark")).to_have_count(0)
+            page.screenshot(path=ARTIFACTS / "web-filters-alone.png")
+            folders.select_option("")
+            expect(page.locator("#recent-card")).to_be_visible()
+            expect(page.locator("#results-card")).to_be_hidden()
             assert not errors, errors
         finally:
             browser.close()

@@ -167,19 +167,23 @@ def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict
 
     The database returns only the words that may match: those holding a query token in their
     lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
-    accents only `fold` removes; `Query.matcher` decides."""
-    pieces = {piece for query in queries.values() for part in query.highlighted() for piece in part}
+    accents only `fold` removes; `Query.matcher` decides. Pages whose query highlights nothing (a
+    search by filters alone) have none, and cost no look-up."""
+    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
+    marking = {page_id: query for page_id, query in queries.items() if query.highlights()}
+    if not marking:
+        return found
+    pieces = {piece for query in marking.values() for part in query.highlighted() for piece in part}
     may_match = or_(
         func.length(words.c.text) != func.length(cast(words.c.text, LargeBinary)),  # not ASCII
         *(func.lower(words.c.text).contains(piece, autoescape=True) for piece in sorted(pieces)),
     )
     rows = connection.execute(
         select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
-        .where(words.c.page_id.in_(list(queries)), may_match)
+        .where(words.c.page_id.in_(list(marking)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
-    matchers = {page_id: query.matcher() for page_id, query in queries.items()}
-    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
+    matchers = {page_id: query.matcher() for page_id, query in marking.items()}
     for row in rows:
         if matchers[row.page_id](row.text):
             found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))

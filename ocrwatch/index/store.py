@@ -30,7 +30,7 @@ from ocrwatch.index.records import (
     StoredDocument,
     file_record,
 )
-from ocrwatch.index.search import fuzzy, hits
+from ocrwatch.index.search import browse, fuzzy, hits
 from ocrwatch.index.search.filters import NO_FILTERS, Filters, Sort, extract
 from ocrwatch.index.search.query import parse
 from ocrwatch.index.tables import documents, files
@@ -296,11 +296,18 @@ class Index:
     ) -> list[Hit]:
         """Pages matching `query`, best first (or newest, by `sort`); unless `exact`, then the pages
         that match through misreadings of its words (`fuzzy`). `filters` add to those in the query's
-        text and win over them. Raises `QueryError` for a query that cannot be searched."""
+        text and win over them. A query with no words but a filter (here or in its text) lists the
+        pages that pass, newest read first (`browse`). Raises `QueryError` for a query that cannot be
+        searched, one with neither words nor filters among them."""
         words, given = extract(query)
-        parsed = parse(words)
+        wanted = filters.over(given)
+        browsing = not words.strip() and wanted != NO_FILTERS
+        parsed = browse.NO_WORDS if browsing else parse(words)
         with self._engine.connect() as connection:
-            found = fuzzy.search(connection, parsed, limit, offset, filters.over(given), sort, exact)
+            if browsing:
+                found = browse.search(connection, wanted, limit, offset)
+            else:
+                found = fuzzy.search(connection, parsed, limit, offset, wanted, sort, exact)
             return hits.load(connection, found, parsed)
 
 

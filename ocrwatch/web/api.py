@@ -115,11 +115,11 @@ def search(
     q: Annotated[
         str,
         Query(
-            min_length=1,
             max_length=500,
-            description='words, "a phrase", a prefix*; also after:DATE before:DATE folder:NAME type:KIND',
+            description='words, "a phrase", a prefix*; also after:DATE before:DATE folder:NAME type:KIND. '
+            "Empty with a filter: the pages that pass, newest read first",
         ),
-    ],
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     exact: Annotated[bool, Query(description="only the words as typed, not their misreadings")] = False,
@@ -138,7 +138,9 @@ def search(
     ] = Sort.RELEVANCE,
 ) -> SearchOut:
     """Pages that match, best first, with the snippet's matches marked and the matching words' boxes.
-    Pages that match only through misreadings of the query's words come after the rest (`fuzzy`)."""
+    Pages that match only through misreadings of the query's words come after the rest (`fuzzy`).
+    With filters and no words, the pages that pass them, newest read first, nothing marked; with
+    neither, a 400."""
     filters = Filters(after=_utc(after), before=_utc(before), folder=folder or None, type=type or None)
     hits = app.index.search(q, limit=limit, offset=offset, filters=filters, sort=sort, exact=exact)
     out = [

@@ -47,13 +47,17 @@ class Query:
 
     def matching_words(self, words: Sequence[str]) -> list[int]:
         """Indices of `words` that contain a token of a (not negated) term, prefix terms by prefix."""
+        if not self.highlights():
+            return []
         matches = self.matcher()
         return [index for index, word in enumerate(words) if matches(word)]
 
     def matcher(self) -> Callable[[str], bool]:
         """Whether a word contains a token of a (not negated) term or of its variants, or starts a
-        token with a prefix term's last token."""
+        token with a prefix term's last token. Of a query that highlights nothing: no word."""
         exact, starts = self.highlighted()
+        if not exact and not starts:
+            return _no_word
         # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
         # without folding it, which makes highlighting a page's words cheap.
         held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
@@ -64,6 +68,11 @@ class Query:
             return any(token in exact or token.startswith(starts) for token in fold(word))
 
         return matches
+
+    def highlights(self) -> bool:
+        """Whether any word can match: false for a search by filters alone, which has no terms."""
+        exact, starts = self.highlighted()
+        return bool(exact or starts)
 
     def highlighted(self) -> tuple[frozenset[str], tuple[str, ...]]:
         """The folded tokens that mark a word as matching, and the prefixes that do."""
@@ -83,7 +92,9 @@ class Query:
 def parse(text: str) -> Query:
     """Parse what a user typed, or explain in a `QueryError` why it cannot be searched for."""
     if not text.strip():
-        raise QueryError("the search is empty: type a word to search for")
+        raise QueryError(
+            "the search is empty: type a word to search for, or a filter such as after:2026-01-31"
+        )
     if "\0" in text:  # FTS5 ends a string at NUL, and then reports the string as unterminated
         raise QueryError("cannot search for a NUL character")
     parts: list[Term | Operator] = []
@@ -112,6 +123,10 @@ def fold(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _TOKEN.findall(stripped.lower())
+
+
+def _no_word(word: str) -> bool:
+    return False
 
 
 def _after_not(parts: list[Term | Operator]) -> bool:

@@ -21,11 +21,13 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 def snippet(text: str, query: Query) -> list[tuple[str, bool]]:
     """The best window of `WIDTH` tokens of `text` as (text, matched) segments, matches merged with
-    the spaces between them; an ellipsis where the window cuts the text."""
+    the spaces between them; an ellipsis where the window cuts the text. A query that highlights
+    nothing (filters alone) shows the text's beginning."""
     spans = [match.span() for match in _TOKEN.finditer(text)]
     if not spans:
         return [(text, False)] if text else []
-    matched = set(query.matching_words([text[start:end] for start, end in spans]))
+    words = [text[start:end] for start, end in spans] if query.highlights() else []
+    matched = set(query.matching_words(words))
     first = _window(len(spans), sorted(matched))
     last = min(first + WIDTH, len(spans)) - 1
     begin = 0 if first == 0 else spans[first][0]

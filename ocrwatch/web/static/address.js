@@ -52,3 +52,12 @@ export function searchParams(state) {
 export function filterCount(state) {
   return SEARCH_PARAMS.filter((name) => name !== "q" && state[name]).length;
 }
+
+/** The search parameters that choose which pages pass, without words: `sort` and `exact` only order
+ * and widen what words find, so alone they are no search (the API refuses it). */
+export const FILTER_PARAMS = ["after", "before", "folder", "type"];
+
+/** Whether `state` sets a filter, so that an empty query lists what passes it, newest read first. */
+export function hasFilters(state) {
+  return FILTER_PARAMS.some((name) => state[name]);
+}

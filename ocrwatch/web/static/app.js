@@ -1,7 +1,7 @@
 // ocrwatch's page: the hot folder's dashboard, reading an image, searching the index and opening a hit.
 // Plain DOM, no build step, nothing from another server. The address bar holds the view (address.js).
 
-import { filterCount, href, parse, pick, save, SEARCH_PARAMS, searchParams } from "./address.js";
+import { filterCount, hasFilters, href, parse, pick, save, SEARCH_PARAMS, searchParams } from "./address.js";
 import { api, withToken } from "./api.js";
 import { refresh as refreshDashboard, startDashboard } from "./dashboard.js";
 import { $, basename, el, plural, toast } from "./dom.js";
@@ -86,10 +86,11 @@ function updateSearch(typed) {
   if (key === searchedKey) return;
   searchedKey = key;
   clearTimeout(searchTimer);
-  const query = (state.q || "").trim();
-  $("results-card").hidden = !query;
-  $("recent-card").hidden = Boolean(query);
-  if (!query) {
+  // Words, or filters alone (the pages that pass, newest read first); neither: the latest documents.
+  const wanted = Boolean((state.q || "").trim()) || hasFilters(state);
+  $("results-card").hidden = !wanted;
+  $("recent-card").hidden = wanted;
+  if (!wanted) {
     searchSeq++; // whatever is still on its way belongs to an older query
     searchController?.abort();
     hits = [];
@@ -100,15 +101,16 @@ function updateSearch(typed) {
   else searching = search();
 }
 
-/** Search for the state's query and filters; an answer that arrives after a later search began is
- * dropped, so the list never shows the results of a query older than the latest. */
+/** Search for the state's query and filters (or, with no words, list what the filters let pass); an
+ * answer that arrives after a later search began is dropped, so the list never shows the results of
+ * a query older than the latest. */
 async function search(offset = 0) {
   const mine = ++searchSeq;
   searchController?.abort();
   searchController = new AbortController();
-  const query = state.q.trim();
+  const query = (state.q || "").trim();
   const params = searchParams(state);
-  params.set("q", asTyped(state.q));
+  params.set("q", asTyped(state.q || ""));
   params.set("limit", PAGE_SIZE);
   params.set("offset", offset);
   const list = $("results");
@@ -121,14 +123,12 @@ async function search(offset = 0) {
       list.replaceChildren();
     }
     hits.push(...result.hits);
-    result.hits.forEach((hit) => list.append(hitItem(hit)));
+    result.hits.forEach((hit) => list.append(hitItem(hit, Boolean(query))));
     updateViewer(); // the open document's matches are this search's
     const more = result.hits.length === PAGE_SIZE;
     $("more").hidden = !more;
     count.classList.remove("error");
-    count.textContent = hits.length
-      ? `${hits.length}${more ? "+" : ""} ${hits.length === 1 && !more ? "page matches" : "pages match"} “${query}”`
-      : `Nothing indexed matches “${query}”.`;
+    count.textContent = query ? matchCount(query, more) : passCount(more);
   } catch (error) {
     if (error.name === "AbortError" || mine !== searchSeq) return;
     list.replaceChildren();
@@ -136,6 +136,18 @@ async function search(offset = 0) {
     count.classList.add("error");
     count.textContent = error.message;
   }
+}
+
+/** How many pages match the words `query` (`more`: there are more to show). */
+function matchCount(query, more) {
+  if (!hits.length) return `Nothing indexed matches “${query}”.`;
+  return `${hits.length}${more ? "+" : ""} ${hits.length === 1 && !more ? "page matches" : "pages match"} “${query}”`;
+}
+
+/** How many pages pass the filters of a search without words. */
+function passCount(more) {
+  if (!hits.length) return "Nothing indexed passes the filters.";
+  return `${hits.length}${more ? "+" : ""} ${hits.length === 1 && !more ? "page passes" : "pages pass"} the filters`;
 }
 
 /** A link to a document's page in the viewer, keeping the search: a real address, so it opens in a
@@ -148,14 +160,16 @@ function docLink(id, page, ...children) {
   return link;
 }
 
-function hitItem(hit) {
+/** A hit of a search with `words` (its matching words are counted) or of filters alone (none match). */
+function hitItem(hit, words) {
   const snippet = el("p", { class: "snippet" });
   for (const segment of hit.snippet) {
     snippet.append(segment.match ? el("mark", { text: segment.text }) : document.createTextNode(segment.text));
   }
   const title = el("span", { class: "hit-title", text: basename(hit.path), title: hit.path });
   const close = hit.fuzzy ? " · a close match: the marked words are read a letter or two off" : "";
-  const meta = el("span", { class: "hit-meta", text: `page ${hit.page} · ${plural(hit.words.length, "matching word")}${close}` });
+  const matching = words ? ` · ${plural(hit.words.length, "matching word")}` : "";
+  const meta = el("span", { class: "hit-meta", text: `page ${hit.page}${matching}${close}` });
   return el("li", {}, docLink(hit.document_id, hit.page, el("span", { class: "hit-body" }, title, meta, snippet)));
 }
 
@@ -188,7 +202,7 @@ function wireSearch() {
     event.preventDefault();
     clearTimeout(searchTimer);
     typing = false;
-    if (state.q) searching = search();
+    if ((state.q || "").trim() || hasFilters(state)) searching = search();
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") {
