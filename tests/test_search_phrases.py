@@ -131,3 +131,26 @@ def test_a_lone_phrase_is_answered_by_the_pairs_and_everything_else_by_the_words
     assert index.search('"tax invoice"') == []
     assert index.search("tax invoice") and index.search('"tax invoice" gst')
     index.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ('"tax invoice"', ["TAX", "INVOICE"]),  # the phrase, not the lone TAX and INVOICE below it
+        ('"tax inv"*', ["TAX", "INVOICE"]),
+        ('"tax invoice" 5', ["TAX", "INVOICE", "5"]),
+        ("tax", ["TAX", "TAX"]),
+        ('"invoice no 1"', ["INVOICE", "NO", "1"]),
+        ('"1 tax"', ["1", "TAX"]),  # across the line's end, as the full-text index matches it
+    ],
+)
+def test_a_phrase_marks_its_instances_only(index_url: str, query: str, marked: list[str]):
+    with Index(index_url) as index:
+        record(
+            index,
+            "inbox/two.jpg",
+            document(page("TAX INVOICE NO 1", "TAX 5 INVOICE"), source="inbox/two.jpg"),
+        )
+        [hit] = index.search(query, exact=True)
+        assert [word.text for word in hit.matched] == marked
+        assert " ".join(" ".join(text.split()) for text, match in hit.snippet if match) == " ".join(marked)

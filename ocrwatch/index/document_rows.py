@@ -167,8 +167,10 @@ def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict
 
     The database returns only the words that may match: those holding a query token in their
     lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
-    accents only `fold` removes; `Query.matcher` decides. Pages whose query highlights nothing (a
-    search by filters alone) have none, and cost no look-up."""
+    accents only `fold` removes; `Query.matching_words` decides, run by run of words side by side (a
+    phrase is marked where its words stand together; one split by a word without letters or digits,
+    which the database leaves out, is marked in the snippet but not in the boxes). Pages whose query
+    highlights nothing (a search by filters alone) have none, and cost no look-up."""
     found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
     marking = {page_id: query for page_id, query in queries.items() if query.highlights()}
     if not marking:
@@ -183,11 +185,23 @@ def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict
         .where(words.c.page_id.in_(list(marking)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
-    matchers = {page_id: query.matcher() for page_id, query in marking.items()}
-    for row in rows:
-        if matchers[row.page_id](row.text):
-            found[row.page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
+    for page_id, candidates in _group(rows).items():
+        for run in _consecutive(candidates):
+            for at in marking[page_id].matching_words([row.text for row in run]):
+                row = run[at]
+                found[page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found
+
+
+def _consecutive(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
+    """Runs of words that stand side by side (numbers one apart): a phrase can only be found inside one."""
+    runs: list[list[Row[Any]]] = []
+    for row in rows:
+        if runs and runs[-1][-1].number + 1 == row.number:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
 
 
 def _group(rows: Iterable[Row[Any]]) -> dict[int, list[Row[Any]]]:

@@ -46,16 +46,22 @@ class Query:
     parts: tuple[Term | Operator, ...]
 
     def matching_words(self, words: Sequence[str]) -> list[int]:
-        """Indices of `words` that contain a token of a (not negated) term, prefix terms by prefix."""
+        """Indices of `words`, consecutive words in reading order, to mark: those holding a token of
+        a (not negated) one-token term or of its variants (a prefix term's by prefix), and the words
+        that make up each instance of a phrase, its tokens side by side and in order, as the
+        full-text index matched it; a lone word of a phrase is not marked."""
         if not self.highlights():
             return []
         matches = self.matcher()
-        return [index for index, word in enumerate(words) if matches(word)]
+        marked = {index for index, word in enumerate(words) if matches(word)}
+        if phrases := self.phrases():
+            marked.update(_instances(words, phrases))
+        return sorted(marked)
 
     def matcher(self) -> Callable[[str], bool]:
-        """Whether a word contains a token of a (not negated) term or of its variants, or starts a
-        token with a prefix term's last token. Of a query that highlights nothing: no word."""
-        exact, starts = self.highlighted()
+        """Whether a word contains a token of a (not negated) one-token term or of its variants, or
+        starts a token with a prefix term's token. Phrases need the words around: `matching_words`."""
+        exact, starts = self._one_token_terms()
         if not exact and not starts:
             return _no_word
         # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
@@ -75,18 +81,52 @@ class Query:
         return bool(exact or starts)
 
     def highlighted(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """The folded tokens that mark a word as matching, and the prefixes that do."""
+        """Every folded token a marked word may hold, and the prefixes (a word without any of them
+        is never marked: the database leaves it out before `matching_words` looks)."""
         exact: set[str] = set()
         prefixes: set[str] = set()
-        for part in self.parts:
-            if isinstance(part, Term) and not part.negated and (tokens := fold(part.text)):
-                if part.prefix:
-                    exact.update(tokens[:-1])
-                    prefixes.add(tokens[-1])
-                else:
-                    exact.update(tokens)
+        for part in self._marked_terms():
+            tokens = fold(part.text)
+            exact.update(tokens[:-1] if part.prefix else tokens)
+            if part.prefix:
+                prefixes.add(tokens[-1])
+            exact.update(part.variants)
+        return frozenset(exact), tuple(sorted(prefixes))
+
+    def phrases(self) -> list[tuple[list[str], bool]]:
+        """The (not negated) terms of two or more tokens, as their tokens and whether the last is a
+        prefix."""
+        return [(tokens, part.prefix) for part in self._marked_terms() if len(tokens := fold(part.text)) > 1]
+
+    def _one_token_terms(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for part in self._marked_terms():
+            if len(tokens := fold(part.text)) == 1:
+                (prefixes if part.prefix else exact).add(tokens[0])
                 exact.update(part.variants)
         return frozenset(exact), tuple(sorted(prefixes))
+
+    def _marked_terms(self) -> list[Term]:
+        return [
+            part for part in self.parts if isinstance(part, Term) and not part.negated and fold(part.text)
+        ]
+
+
+def _instances(words: Sequence[str], phrases: list[tuple[list[str], bool]]) -> set[int]:
+    """Indices of the words that hold the tokens of an instance of one of `phrases` (an instance may
+    start or end inside a word: `rm 65` in `RM 65.20`)."""
+    stream = [(token, index) for index, word in enumerate(words) for token in fold(word)]
+    found: set[int] = set()
+    for tokens, prefix in phrases:
+        *leading, last = tokens
+        for start in range(len(stream) - len(tokens) + 1):
+            window = stream[start : start + len(tokens)]
+            if [token for token, _ in window[:-1]] == leading and (
+                window[-1][0].startswith(last) if prefix else window[-1][0] == last
+            ):
+                found.update(index for _, index in window)
+    return found
 
 
 def parse(text: str) -> Query:
