@@ -155,3 +155,31 @@ def test_three_daemons_on_postgresql_share_a_burst_and_two_finish_the_killed_one
     }
     assert all(len(by) == 1 for by in finished.values()), finished  # each by one of the other two
     assert alpha.stop() == 0 and beta.stop() == 0
+
+
+def test_three_daemons_on_postgresql_one_frozen_past_its_leases_records_nothing_the_others_took(
+    tmp_path: Path, postgres_url: str, data_dir: Path, daemons: list[RunningDaemon]
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    nodes = [start(tmp_path, postgres_url, node, daemons) for node in ("alpha", "beta", "gamma")]
+    dropped = drop_burst(tmp_path, data_dir, 6)
+    alpha, beta, gamma = nodes
+    assert gamma.process is not None
+    wait_for(lambda: held_by(gamma, "gamma"), "gamma to hold files", timeout=120)
+    os.killpg(gamma.process.pid, signal.SIGSTOP)  # the daemon and its worker, as a suspended VM
+    frozen = [Path(path) for path in held_by(alpha, "gamma")]  # read again: nothing of gamma's moves now
+    assert frozen
+    try:
+        wait_for(
+            lambda: all(alpha.outcome_lines(path) or beta.outcome_lines(path) for path in frozen),
+            "alpha or beta to take each of gamma's files",
+            timeout=240,
+        )
+    finally:
+        os.killpg(gamma.process.pid, signal.SIGCONT)
+    wait_for(lambda: alpha.settled(dropped), "every file to be read", timeout=240)
+    time.sleep(LEASE)  # time for gamma, resumed, to try what it held
+    assert_read_once(tmp_path, nodes, dropped)
+    assert all(not gamma.outcome_lines(path) for path in frozen)
+    assert "not recorded" in gamma.log(), gamma.log()
+    assert all(node.alive() and node.stop() == 0 for node in nodes)
