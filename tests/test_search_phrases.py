@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from ocrwatch.index import Index, dialects
+from ocrwatch.index import Index, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.sqlite import match_expression
 from ocrwatch.index.search.query import parse
@@ -154,3 +154,10 @@ def test_a_phrase_marks_its_instances_only(index_url: str, query: str, marked: l
         [hit] = index.search(query, exact=True)
         assert [word.text for word in hit.matched] == marked
         assert " ".join(" ".join(text.split()) for text, match in hit.snippet if match) == " ".join(marked)
+
+
+def test_a_phrase_with_a_filter_or_sorted_by_date_finds_the_same_pages(index: Index):
+    newest_first = [Path(hit.path).stem for hit in index.search('"tax invoice"', sort=Sort.DATE, exact=True)]
+    assert newest_first == ["across lines", "side by side"]  # recorded in that order: the later first
+    assert names(index, '"tax invoice" type:jpg') == {"side by side", "across lines"}
+    assert names(index, '"tax invoice" type:pdf') == set()

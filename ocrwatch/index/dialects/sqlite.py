@@ -1,5 +1,6 @@
 """Everything in the index that only SQLite understands: connection setup, FTS5 and its queries, and
-where fuzzy search finds a word's misreadings (the vocabulary held in memory).
+where fuzzy search finds a word's misreadings (the vocabulary held in memory). A query that is one
+phrase is answered by the word pairs table instead (`sqlite_pairs.py`).
 
 The rest of `ocrwatch.index` is portable SQLAlchemy; this module implements `dialects.Dialect`.
 
