@@ -167,7 +167,7 @@ def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict
 
     The database returns only the words that may match: those holding a query token in their
     lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
-    accents only `fold` removes; `Query.matching_words` decides, run by run of words side by side (a
+    accents only `fold` removes; the query's `Marker` decides, run by run of words side by side (a
     phrase is marked where its words stand together; one split by a word without letters or digits,
     which the database leaves out, is marked in the snippet but not in the boxes). Pages whose query
     highlights nothing (a search by filters alone) have none, and cost no look-up."""
@@ -185,9 +185,10 @@ def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict
         .where(words.c.page_id.in_(list(marking)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
+    markers = {page_id: query.marker() for page_id, query in marking.items()}
     for page_id, candidates in _group(rows).items():
         for run in _consecutive(candidates):
-            for at in marking[page_id].matching_words([row.text for row in run]):
+            for at in markers[page_id].matching([row.text for row in run]):
                 row = run[at]
                 found[page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found

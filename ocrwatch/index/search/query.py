@@ -46,17 +46,13 @@ class Query:
     parts: tuple[Term | Operator, ...]
 
     def matching_words(self, words: Sequence[str]) -> list[int]:
-        """Indices of `words`, consecutive words in reading order, to mark: those holding a token of
-        a (not negated) one-token term or of its variants (a prefix term's by prefix), and the words
-        that make up each instance of a phrase, its tokens side by side and in order, as the
-        full-text index matched it; a lone word of a phrase is not marked."""
-        if not self.highlights():
-            return []
-        matches = self.matcher()
-        marked = {index for index, word in enumerate(words) if matches(word)}
-        if phrases := self.phrases():
-            marked.update(_instances(words, phrases))
-        return sorted(marked)
+        """Indices of `words` to mark (`Marker.matching`); to mark many runs of words, take the
+        `marker()` once."""
+        return self.marker().matching(words)
+
+    def marker(self) -> Marker:
+        """What marks this query's words, worked out once."""
+        return Marker(self.matcher(), tuple(self.phrases()))
 
     def matcher(self) -> Callable[[str], bool]:
         """Whether a word contains a token of a (not negated) one-token term or of its variants, or
@@ -113,7 +109,29 @@ class Query:
         ]
 
 
-def _instances(words: Sequence[str], phrases: list[tuple[list[str], bool]]) -> set[int]:
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A query's rule for marking words, derived once from its terms: `document_rows.matching_words`
+    applies it to many runs of words, and re-deriving it for each (folding the terms, building the
+    pattern) cost 250 times the match itself."""
+
+    word: Callable[[str], bool]
+    """Whether a word holds a one-token term (`Query.matcher`)."""
+    phrases: tuple[tuple[list[str], bool], ...]
+    """The phrases' tokens, and whether the last is a prefix (`Query.phrases`)."""
+
+    def matching(self, words: Sequence[str]) -> list[int]:
+        """Indices of `words`, consecutive words in reading order, to mark: those holding a token of
+        a (not negated) one-token term or of its variants (a prefix term's by prefix), and the words
+        that make up each instance of a phrase, its tokens side by side and in order, as the
+        full-text index matched it; a lone word of a phrase is not marked."""
+        marked = {index for index, word in enumerate(words) if self.word(word)}
+        if self.phrases:
+            marked.update(_instances(words, self.phrases))
+        return sorted(marked)
+
+
+def _instances(words: Sequence[str], phrases: Sequence[tuple[list[str], bool]]) -> set[int]:
     """Indices of the words that hold the tokens of an instance of one of `phrases` (an instance may
     start or end inside a word: `rm 65` in `RM 65.20`)."""
     stream = [(token, index) for index, word in enumerate(words) for token in fold(word)]
