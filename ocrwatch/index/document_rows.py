@@ -9,7 +9,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Row, cast, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    Row,
+    ScalarSelect,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.geometry import Quad
@@ -98,6 +110,18 @@ def _insert_pages(connection: Connection, document_id: int, content: list[PageTe
     for table, rows in ((lines, line_rows), (words, word_rows)):
         if rows:
             connection.execute(insert(table), rows)
+
+
+def source_path(document_id: ColumnElement[int]) -> ScalarSelect[str]:
+    """The path of the document's first-recorded file, the one `load` lists first and `Index.document`
+    calls its source; a subquery correlated on `document_id`."""
+    return (
+        select(files.c.path)
+        .where(files.c.document_id == document_id)
+        .order_by(files.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def load(connection: Connection, document_id: int) -> StoredDocument | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
+from ocrwatch.index import document_rows
 from ocrwatch.index.records import FileRecord, FileStatus, file_record
 from ocrwatch.index.tables import documents, files
 
@@ -39,13 +40,7 @@ class Overview:
 
     def recent_documents(self, limit: int) -> list[RecentDocument]:
         """The documents read last, latest first."""
-        first_path = (
-            select(files.c.path)
-            .where(files.c.document_id == documents.c.id)
-            .order_by(files.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+        first_path = document_rows.source_path(documents.c.id)
         query = (
             select(documents.c.id, first_path.label("path"), documents.c.page_count, documents.c.created_at)
             .order_by(documents.c.created_at.desc(), documents.c.id.desc())

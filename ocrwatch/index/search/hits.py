@@ -12,7 +12,7 @@ from ocrwatch.index import document_rows
 from ocrwatch.index.records import Hit, Ranked
 from ocrwatch.index.search.query import Query
 from ocrwatch.index.search.snippets import snippet
-from ocrwatch.index.tables import files, pages
+from ocrwatch.index.tables import pages
 
 
 def load(connection: Connection, found: list[tuple[Ranked, Query]], query: Query) -> list[Hit]:
@@ -21,14 +21,7 @@ def load(connection: Connection, found: list[tuple[Ranked, Query]], query: Query
     if not found:
         return []
     queries = {ranked.page_id: matched_by for ranked, matched_by in found}
-    # The document's first-recorded file: the one `Index.document` calls its source.
-    path = (
-        select(files.c.path)
-        .where(files.c.document_id == pages.c.document_id)
-        .order_by(files.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    path = document_rows.source_path(pages.c.document_id)
     rows = {
         row.id: row
         for row in connection.execute(
