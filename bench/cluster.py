@@ -38,6 +38,7 @@ import sqlalchemy
 import yaml
 
 from bench import datasets
+from tests.databases import plain_engine
 from tests.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ class Cluster:
             self.daemons[node] = Daemon(folder / node, config)
         for daemon in self.daemons.values():
             daemon.wait_watching()
-        self.engine = sqlalchemy.create_engine(url)
+        self.engine = plain_engine(url)
 
     def rows(self) -> dict[str, tuple[str, str | None]]:
         """Each file's path with its status and the node holding it."""

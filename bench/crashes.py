@@ -33,7 +33,6 @@ import re
 import shlex
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ from typing import Any
 
 import yaml
 from PIL import Image, ImageDraw, ImageFont
+
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("harbour", "invoice", "ledger", "meadow", "copper", "violet", "granite", "lantern", "orchard")

@@ -17,7 +17,6 @@ import os
 import shlex
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from bench import datasets
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -30,7 +30,6 @@ import argparse
 import os
 import random
 import shlex
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from bench.search_corpus import Corpus
 from ocrwatch.index import Index, database
 from ocrwatch.index.dialects import postgresql
 from ocrwatch.index.dialects.sqlite import match_expression
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.search.query import fold, parse
 from tests.postgres import ROLE, PostgresServer
 

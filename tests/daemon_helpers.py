@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,9 @@ import yaml
 from sqlalchemy import RowMapping
 from sqlalchemy.pool import NullPool
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from tests.conftest import render_text
+from tests.databases import plain_engine
 
 DEADLINE = 300.0
 """Seconds any wait may take: generous, because the machine is shared with other test runs."""
@@ -127,7 +128,7 @@ class RunningDaemon:
                 raise
 
     def _server_rows(self) -> list[RowMapping]:
-        engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+        engine = plain_engine(self.url, poolclass=NullPool)
         try:
             with engine.connect() as connection:
                 if not sqlalchemy.inspect(connection).has_table("files"):
@@ -138,7 +139,7 @@ class RunningDaemon:
 
     def count(self, table: str) -> int:
         """The number of rows in `table` of the index, on either database."""
-        engine = sqlalchemy.create_engine(self.url, poolclass=NullPool)
+        engine = plain_engine(self.url, poolclass=NullPool)
         try:
             with engine.connect() as connection:
                 return connection.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar_one()

@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from tests.daemon_helpers import RunningDaemon, page, sha256, wait_for
 from tests.webserver import free_port
 

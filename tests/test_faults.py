@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.postgres import PostgresServer
 

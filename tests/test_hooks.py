@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from ocrwatch.errors import ConfigError
 from ocrwatch.hooks import Hooks
 from ocrwatch.hooks.send import arguments
 from ocrwatch.index import Index, document_rows, outbox
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.tables import files
 from ocrwatch.index.tables import outbox as outbox_table
 from ocrwatch.result import DocumentText

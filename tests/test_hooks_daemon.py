@@ -4,9 +4,9 @@ killed and started again still gets each file's notification, once per id, with 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.receiver import Receiver
 from tests.webserver import free_port

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, update
+from sqlalchemy import inspect, update
 
 from ocrwatch.engines.base import Line, PageText, Word
 from ocrwatch.errors import ClaimLost, ConfigError, QueryError
@@ -26,11 +25,13 @@ from ocrwatch.geometry import Quad
 from ocrwatch.index import FileRecord, FileStat, FileStatus, Index, Node, Notice, Place, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects import sqlite as index_sqlite
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.search import pairs
 from ocrwatch.index.search.filters import NO_FILTERS, Sort
 from ocrwatch.index.search.query import Query, Term
 from ocrwatch.index.tables import files, metadata
 from ocrwatch.result import DocumentText
+from tests.databases import plain_engine
 
 SILENT = Notice("on_done")
 """An outcome that sends no notification and has no after-action."""
@@ -107,7 +108,7 @@ def assert_fulltext_in_sync(url: str) -> None:
 
 
 def row_count(url: str, table: str) -> int:
-    engine = create_engine(url)
+    engine = plain_engine(url)
     with engine.connect() as connection:
         count = connection.scalar(sqlalchemy.text(f"SELECT count(*) FROM {table}"))
     engine.dispose()
@@ -138,7 +139,7 @@ def test_migrations_create_the_schema_and_reopening_changes_nothing(index_url: s
     with Index(index_url) as index:
         assert index.schema_version() == "0010"
         record(index, "inbox/receipt.jpg", receipt)
-    engine = create_engine(index_url)
+    engine = plain_engine(index_url)
     with engine.connect() as connection:
         schema = inspect(connection)
         tables = set(schema.get_table_names())
@@ -191,7 +192,7 @@ def _not_fulltext(name: str | None, kind: str, parent: object) -> bool:
 
 
 def test_tables_agree_with_the_migrations(index: Index, index_url: str):
-    engine = create_engine(index_url)
+    engine = plain_engine(index_url)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_name": _not_fulltext})
         assert compare_metadata(context, metadata) == []
@@ -469,7 +470,7 @@ def test_an_outcome_waits_for_a_claim_being_taken_and_is_then_refused(index_url:
             except BaseException as error:  # reported by the assertion below
                 outcome.append(error)
 
-        other = create_engine(index_url)
+        other = plain_engine(index_url)
         with other.begin() as connection:
             if other.dialect.name == "sqlite":
                 connection.exec_driver_sql("PRAGMA busy_timeout = 5000")

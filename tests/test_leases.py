@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
@@ -26,6 +26,7 @@ from ocrwatch.index.tables import files
 from ocrwatch.places import Places
 from ocrwatch.result import DocumentText
 from ocrwatch.watch.nodes import gone_from_this_host
+from tests.databases import plain_engine
 from tests.test_index import document, page
 
 LEASE = 1.0
@@ -226,7 +227,7 @@ def test_the_database_holds_one_open_arrival_per_place(url: str, index: Index) -
     queue(index, "a.png")
     now = index.now()
     second = {"folder": "in", "relpath": "a.png", "created_at": now, "updated_at": now}
-    engine = create_engine(url)
+    engine = plain_engine(url)
     try:
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(insert(files).values(path="/mnt/in/a.png", status="queued", **second))

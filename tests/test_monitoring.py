@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from ocrwatch.index import FileStat, Index, Node
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.monitoring.watchdog import Watchdog
 from tests.daemon_helpers import RunningDaemon, page, wait_for
 from tests.webserver import free_port

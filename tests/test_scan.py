@@ -6,13 +6,13 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from tests.conftest import render_text
 
 DROP_ROOT_READ = [

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, insert, update
+from sqlalchemy import insert, update
 from typer.testing import CliRunner
 
 from ocrwatch.cli import app
@@ -23,6 +23,7 @@ from ocrwatch.index.search.fuzzy import distance
 from ocrwatch.index.search.query import Query
 from ocrwatch.index.search.snippets import snippet
 from ocrwatch.index.tables import documents, files, pages
+from tests.databases import plain_engine
 from tests.test_index import SILENT, document, page, record
 
 EXACT = "MAIN STREET RESTAURANT 4711"
@@ -151,7 +152,7 @@ def folders(index: Index, index_url: str) -> dict[str, int]:
 
 def read_on(index_url: str, document_id: int, day: str) -> None:
     """Say the document was read at noon (UTC) on `day`."""
-    engine = create_engine(index_url)
+    engine = plain_engine(index_url)
     with engine.begin() as connection:
         moment = datetime.fromisoformat(f"{day} 12:00:00+00:00")
         connection.execute(update(documents).where(documents.c.id == document_id).values(created_at=moment))

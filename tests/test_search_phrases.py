@@ -5,7 +5,6 @@ search finds, and stay in step with the pages through inserts, replacements and 
 from __future__ import annotations
 
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from alembic.config import Config
 from ocrwatch.index import Index, Sort, dialects
 from ocrwatch.index import database as index_database
 from ocrwatch.index.dialects.sqlite import match_expression
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.search.query import parse
 from tests.test_index import assert_fulltext_in_sync, document, page, record
 

@@ -8,11 +8,11 @@ Several processes share one database file, so connections use WAL (readers never
 and a busy timeout, and transactions that will write start with BEGIN IMMEDIATE: a transaction that
 reads first and upgrades to a write lock later can fail at once with "database is locked", whereas
 one that asks for the lock up front simply waits its turn.
+The SQLite library is `sqlite_driver`'s: a current one where a wheel brings it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +47,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from ocrwatch.errors import ConfigError, IndexUnavailable, QueryError
 from ocrwatch.index.dialects import sqlite_pairs
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.records import Ranked
 from ocrwatch.index.search import pairs
 from ocrwatch.index.search.filters import Filters, Sort
@@ -132,7 +133,7 @@ def create_engine(url: str) -> Engine:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ConfigError(f"cannot create the index's folder {folder}: {error.strerror}") from None
-    engine = sqlalchemy.create_engine(parsed)
+    engine = sqlalchemy.create_engine(parsed, module=sqlite3)
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     event.listen(engine, "handle_error", _on_error)

@@ -12,10 +12,9 @@ deterministic.
 
 from __future__ import annotations
 
-import sqlite3
-
 from sqlalchemy import Connection
 
+from ocrwatch.index.dialects.sqlite_driver import sqlite3
 from ocrwatch.index.search.pairs import JOIN, PairPhrase, of_text
 
 TABLE = "pages_pairs"
