@@ -233,9 +233,10 @@ def test_a_colon_in_other_words_is_text(index: Index):
 
 def test_a_query_without_terms_marks_no_word():
     nothing = Query("", ())
-    assert not nothing.highlights()
-    assert not nothing.matcher()("TOTAL") and nothing.matching_words(["TOTAL", "9.00"]) == []
-    assert snippet("TOTAL 9.00 PAID", nothing) == [("TOTAL 9.00 PAID", False)]
+    marker = nothing.marker()
+    assert not marker.marks_any
+    assert marker.matching(["TOTAL", "9.00"]) == []
+    assert snippet("TOTAL 9.00 PAID", marker) == [("TOTAL 9.00 PAID", False)]
 
 
 def test_filters_alone_list_the_pages_that_pass_newest_first(index: Index, folders: dict[str, int]):

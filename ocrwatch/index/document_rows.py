@@ -28,7 +28,7 @@ from ocrwatch.geometry import Quad
 from ocrwatch.index import dialects
 from ocrwatch.index.records import FileStatus, StoredDocument
 from ocrwatch.index.search import terms
-from ocrwatch.index.search.query import Query
+from ocrwatch.index.search.query import Marker
 from ocrwatch.index.tables import documents, files, lines, pages, words
 from ocrwatch.result import DocumentText
 
@@ -186,33 +186,34 @@ def _page(row: Row[Any], line_rows: list[Row[Any]], word_rows: list[Row[Any]]) -
     )
 
 
-def matching_words(connection: Connection, queries: Mapping[int, Query]) -> dict[int, list[tuple[int, Word]]]:
-    """For each page id, the words that match its query, with their indices, for highlighting a hit.
+def matching_words(
+    connection: Connection, markers: Mapping[int, Marker]
+) -> dict[int, list[tuple[int, Word]]]:
+    """For each page id, the words its query's marker marks, with their indices, for highlighting a hit.
 
-    The database returns only the words that may match: those holding a query token in their
-    lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
-    accents only `fold` removes; the query's `Marker` decides, run by run of words side by side (a
-    phrase is marked where its words stand together; one split by a word without letters or digits,
-    which the database leaves out, is marked in the snippet but not in the boxes). Pages whose query
-    highlights nothing (a search by filters alone) have none, and cost no look-up."""
-    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in queries}
-    marking = {page_id: query for page_id, query in queries.items() if query.highlights()}
+    The database returns only the words that may match: those holding a piece of the query in
+    their lowercase (any case for ASCII, as LIKE compares), and every word with other letters, whose
+    accents only `fold` removes; the marker decides, run by run of words side by side (a phrase is
+    marked where its words stand together; one split by a word without letters or digits, which the
+    database leaves out, is marked in the snippet but not in the boxes). Pages whose query marks
+    nothing (a search by filters alone) have none, and cost no look-up."""
+    found: dict[int, list[tuple[int, Word]]] = {page_id: [] for page_id in markers}
+    marking = {page_id: marker for page_id, marker in markers.items() if marker.marks_any}
     if not marking:
         return found
-    pieces = {piece for query in marking.values() for part in query.highlighted() for piece in part}
+    pieces = sorted({piece for marker in marking.values() for piece in marker.pieces})
     may_match = or_(
         func.length(words.c.text) != func.length(cast(words.c.text, LargeBinary)),  # not ASCII
-        *(func.lower(words.c.text).contains(piece, autoescape=True) for piece in sorted(pieces)),
+        *(func.lower(words.c.text).contains(piece, autoescape=True) for piece in pieces),
     )
     rows = connection.execute(
         select(words.c.page_id, words.c.number, words.c.text, words.c.score, words.c.box)
         .where(words.c.page_id.in_(list(marking)), may_match)
         .order_by(words.c.page_id, words.c.number)
     )
-    markers = {page_id: query.marker() for page_id, query in marking.items()}
     for page_id, candidates in _group(rows).items():
         for run in _consecutive(candidates):
-            for at in markers[page_id].matching([row.text for row in run]):
+            for at in marking[page_id].matching([row.text for row in run]):
                 row = run[at]
                 found[page_id].append((row.number, Word(row.text, row.score, _load(row.box))))
     return found

@@ -20,7 +20,8 @@ def load(connection: Connection, found: list[tuple[Ranked, Query]], query: Query
     a query other than `query` matched only through variants."""
     if not found:
         return []
-    queries = {ranked.page_id: matched_by for ranked, matched_by in found}
+    markers = {matched_by: matched_by.marker() for matched_by in {matched_by for _, matched_by in found}}
+    marking = {ranked.page_id: markers[matched_by] for ranked, matched_by in found}
     path = document_rows.source_path(pages.c.document_id)
     rows = {
         row.id: row
@@ -29,16 +30,16 @@ def load(connection: Connection, found: list[tuple[Ranked, Query]], query: Query
                 pages.c.id, pages.c.document_id, pages.c.number, pages.c.width, pages.c.height, pages.c.text
             )
             .add_columns(path.label("path"))
-            .where(pages.c.id.in_(list(queries)))
+            .where(pages.c.id.in_(list(marking)))
         )
     }
-    page_words = document_rows.matching_words(connection, queries)
+    page_words = document_rows.matching_words(connection, marking)
     return [
         Hit(
             document_id=(row := rows[ranked.page_id]).document_id,
             page=row.number,
             path=row.path,
-            snippet=snippet(row.text, matched_by),
+            snippet=snippet(row.text, markers[matched_by]),
             rank=ranked.rank,
             words=[index for index, _ in page_words[ranked.page_id]],
             matched=[word for _, word in page_words[ranked.page_id]],

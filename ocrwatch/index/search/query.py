@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Literal
 
 from ocrwatch.errors import QueryError
@@ -45,49 +47,21 @@ class Query:
     text: str
     parts: tuple[Term | Operator, ...]
 
-    def matching_words(self, words: Sequence[str]) -> list[int]:
-        """Indices of `words` to mark (`Marker.matching`); to mark many runs of words, take the
-        `marker()` once."""
-        return self.marker().matching(words)
-
     def marker(self) -> Marker:
-        """What marks this query's words, worked out once."""
-        return Marker(self.matcher(), tuple(self.phrases()))
-
-    def matcher(self) -> Callable[[str], bool]:
-        """Whether a word contains a token of a (not negated) one-token term or of its variants, or
-        starts a token with a prefix term's token. Phrases need the words around: `matching_words`."""
+        """What marks this query's words, worked out once: hits take one per query, not per page."""
         exact, starts = self._one_token_terms()
-        if not exact and not starts:
-            return _no_word
-        # An ASCII word folds to pieces of its lowercase: one that holds none of the tokens is skipped
-        # without folding it, which makes highlighting a page's words cheap.
-        held = re.compile("|".join(map(re.escape, sorted({*exact, *starts}))), re.IGNORECASE)
+        pieces = tuple(sorted(self._pieces(), key=len, reverse=True))
+        pattern = re.compile("|".join(map(re.escape, pieces))) if pieces else None
+        return Marker(exact, starts, tuple(self.phrases()), pieces, pattern)
 
-        def matches(word: str) -> bool:
-            if word.isascii() and not held.search(word):
-                return False
-            return any(token in exact or token.startswith(starts) for token in fold(word))
-
-        return matches
-
-    def highlights(self) -> bool:
-        """Whether any word can match: false for a search by filters alone, which has no terms."""
-        exact, starts = self.highlighted()
-        return bool(exact or starts)
-
-    def highlighted(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """Every folded token a marked word may hold, and the prefixes (a word without any of them
-        is never marked: the database leaves it out before `matching_words` looks)."""
-        exact: set[str] = set()
-        prefixes: set[str] = set()
+    def _pieces(self) -> set[str]:
+        """Every folded token a marked word may hold, and the prefixes: a word without any is never
+        marked."""
+        pieces: set[str] = set()
         for part in self._marked_terms():
-            tokens = fold(part.text)
-            exact.update(tokens[:-1] if part.prefix else tokens)
-            if part.prefix:
-                prefixes.add(tokens[-1])
-            exact.update(part.variants)
-        return frozenset(exact), tuple(sorted(prefixes))
+            pieces.update(fold(part.text))
+            pieces.update(part.variants)
+        return pieces
 
     def phrases(self) -> list[tuple[list[str], bool]]:
         """The (not negated) terms of two or more tokens, as their tokens and whether the last is a
@@ -111,30 +85,71 @@ class Query:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """A query's rule for marking words, derived once from its terms: `document_rows.matching_words`
-    applies it to many runs of words, and re-deriving it for each (folding the terms, building the
-    pattern) cost 250 times the match itself."""
+    """A query's rule for marking words, derived once from its terms: a search applies it to the
+    text and the candidate words of every page it returns, and re-deriving it for each run of words
+    (folding the terms, building the pattern) cost 250 times the match itself."""
 
-    word: Callable[[str], bool]
-    """Whether a word holds a one-token term (`Query.matcher`)."""
+    exact: frozenset[str]
+    """The one-token terms' tokens and their variants: a word holding one is marked."""
+    starts: tuple[str, ...]
+    """The one-token prefix terms' tokens: a word with a token starting with one is marked."""
     phrases: tuple[tuple[list[str], bool], ...]
     """The phrases' tokens, and whether the last is a prefix (`Query.phrases`)."""
+    pieces: tuple[str, ...]
+    """Every token (or prefix) a marked word may hold: the database leaves out the words with none
+    (`document_rows.matching_words`)."""
+    pattern: re.Pattern[str] | None
+    """Finds the pieces in lowercase ASCII (five times faster than searching in any case): an ASCII
+    word without one is never folded."""
+
+    @property
+    def marks_any(self) -> bool:
+        """Whether any word can be marked: not for a search by filters alone, which has no terms."""
+        return bool(self.pieces)
 
     def matching(self, words: Sequence[str]) -> list[int]:
         """Indices of `words`, consecutive words in reading order, to mark: those holding a token of
         a (not negated) one-token term or of its variants (a prefix term's by prefix), and the words
         that make up each instance of a phrase, its tokens side by side and in order, as the
         full-text index matched it; a lone word of a phrase is not marked."""
-        marked = {index for index, word in enumerate(words) if self.word(word)}
+        held = self._holding_pieces(words)
+        marked = {index for index in held if self._holds_term(words[index])}
         if self.phrases:
-            marked.update(_instances(words, self.phrases))
+            marked.update(_instances(words, held, self.phrases))
         return sorted(marked)
 
+    def _holding_pieces(self, words: Sequence[str]) -> list[int]:
+        """Indices of the words that may hold a marked token: found in one pass over the words
+        joined when they are ASCII (a page of OCR text mostly is), which cost a quarter of matching
+        them one by one; a word with other letters may fold to one, so it always may."""
+        if self.pattern is None:
+            return []
+        joined = "\n".join(words)
+        if not joined.isascii():
+            return [
+                index
+                for index, word in enumerate(words)
+                if not word.isascii() or self.pattern.search(word.lower())
+            ]
+        starts = list(accumulate((len(word) + 1 for word in words[:-1]), initial=0))
+        return sorted(
+            {bisect_right(starts, match.start()) - 1 for match in self.pattern.finditer(joined.lower())}
+        )
 
-def _instances(words: Sequence[str], phrases: Sequence[tuple[list[str], bool]]) -> set[int]:
+    def _holds_term(self, word: str) -> bool:
+        return any(token in self.exact or token.startswith(self.starts) for token in fold(word))
+
+
+def _instances(words: Sequence[str], held: list[int], phrases: Sequence[tuple[list[str], bool]]) -> set[int]:
     """Indices of the words that hold the tokens of an instance of one of `phrases` (an instance may
-    start or end inside a word: `rm 65` in `RM 65.20`)."""
-    stream = [(token, index) for index, word in enumerate(words) for token in fold(word)]
+    start or end inside a word: `rm 65` in `RM 65.20`). Every word of an instance holds a phrase
+    token, so only the `held` words are read, and a word between two of them that has letters or
+    digits of its own stands in the stream as an empty token, which no phrase spans."""
+    stream: list[tuple[str, int]] = []
+    for at, index in enumerate(held):
+        if at and any(_TOKEN.search(word) for word in words[held[at - 1] + 1 : index]):
+            stream.append(("", -1))
+        stream.extend((token, index) for token in fold(words[index]))
     found: set[int] = set()
     for tokens, prefix in phrases:
         *leading, last = tokens
@@ -181,10 +196,6 @@ def fold(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _TOKEN.findall(stripped.lower())
-
-
-def _no_word(word: str) -> bool:
-    return False
 
 
 def _after_not(parts: list[Term | Operator]) -> bool:

@@ -2,15 +2,15 @@
 
 Made here from the page's text rather than by the database (FTS5's snippet()), which would have to
 run the full-text query a second time to know where the matches are: for a common word or a short
-prefix that doubles the cost of the search. The words marked are those `Query.matching_words`
-finds, the same rule the highlighted boxes follow.
+prefix that doubles the cost of the search. The words marked are those the query's `Marker`
+marks, the same rule the highlighted boxes follow.
 """
 
 from __future__ import annotations
 
 import re
 
-from ocrwatch.index.search.query import Query
+from ocrwatch.index.search.query import Marker
 
 WIDTH = 16
 """Tokens in a snippet, as FTS5's snippet() was asked for."""
@@ -19,15 +19,15 @@ ELLIPSIS = "…"
 _TOKEN = re.compile(r"[^\W_]+")
 
 
-def snippet(text: str, query: Query) -> list[tuple[str, bool]]:
+def snippet(text: str, marker: Marker) -> list[tuple[str, bool]]:
     """The best window of `WIDTH` tokens of `text` as (text, matched) segments, matches merged with
-    the spaces between them; an ellipsis where the window cuts the text. A query that highlights
-    nothing (filters alone) shows the text's beginning."""
+    the spaces between them; an ellipsis where the window cuts the text. A query that marks nothing
+    (filters alone) shows the text's beginning."""
     spans = [match.span() for match in _TOKEN.finditer(text)]
     if not spans:
         return [(text, False)] if text else []
-    words = [text[start:end] for start, end in spans] if query.highlights() else []
-    matched = set(query.matching_words(words))
+    words = [text[start:end] for start, end in spans] if marker.marks_any else []
+    matched = set(marker.matching(words))
     first = _window(len(spans), sorted(matched))
     last = min(first + WIDTH, len(spans)) - 1
     begin = 0 if first == 0 else spans[first][0]
