@@ -9,13 +9,14 @@ SROIE receipt lines with OCR-like errors, inserted in bulk through ocrwatch's ta
 so the same pages on both; PostgreSQL is a server of the bench's own, `tests/postgres.py`, analysed
 after the build as autovacuum would), picks `--queries` queries of each kind from what it inserted,
 and times each query `--repeats` times, the kinds, the databases and the searches interleaved so
-that drift in the machine's load hits all alike:
+that drift in the machine's load hits all alike (which search of a query runs first rotates):
 
 - `ocrwatch`: `Index.search(query)` as the CLI, the API and the page call it (20 hits: snippets,
   paths, matching words with boxes, fuzzy variants when the exact hits do not fill the page);
 - `exact`: the same with `exact=True`;
 - `raw`: the ranked query of the words, on a plain driver connection: on SQLite
-  `SELECT rowid, bm25(pages_fts) ... MATCH ? ORDER BY rank LIMIT 20` (FTS5), on PostgreSQL
+  `SELECT rowid, bm25(pages_fts) ... MATCH ? ORDER BY rank LIMIT 20` (FTS5, through the same SQLite
+  library as ocrwatch, `sqlite_driver`), on PostgreSQL
   `SELECT id, -ts_rank_cd(fts, q, 1) ... WHERE fts @@ q ORDER BY rank LIMIT 20` (the GIN index).
   On SQLite ocrwatch looks a lone phrase up in its word pairs instead (`dialects/sqlite_pairs.py`),
   so for phrases `raw` is what FTS5's own phrase search costs.
