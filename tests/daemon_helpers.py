@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,16 @@ class RunningDaemon:
         assert self.process is not None
         self.process.send_signal(signum)
         return self.process.wait(timeout)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """SIGSTOP to the whole process group for the block, SIGCONT after it: a suspended VM."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(self.process.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: the daemon and its workers, as `kill -9` of a service."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -119,14 +118,10 @@ def test_a_daemon_frozen_past_its_leases_cannot_record_what_another_took_over(
     alpha = start(tmp_path, url, "alpha", daemons)
     beta = start(tmp_path, url, "beta", daemons)
     dropped = drop_burst(tmp_path, data_dir, 4)
-    assert beta.process is not None
     frozen = wait_for(lambda: held_by(beta, "beta"), "beta to have files in hand", timeout=120)
-    os.killpg(beta.process.pid, signal.SIGSTOP)  # the daemon and its worker, as a suspended VM
-    try:
+    with beta.frozen():
         taken = [Path(path) for path in frozen]
         wait_for(lambda: all(alpha.outcome_lines(path) for path in taken), "alpha to take beta's files")
-    finally:
-        os.killpg(beta.process.pid, signal.SIGCONT)
     wait_for(lambda: alpha.settled(dropped), "every file to be read")
     time.sleep(LEASE)  # time for beta, resumed, to try what it held
     assert_read_once(tmp_path, [alpha, beta], dropped)
@@ -134,15 +129,22 @@ def test_a_daemon_frozen_past_its_leases_cannot_record_what_another_took_over(
     assert beta.alive() and beta.stop() == 0 and alpha.stop() == 0
 
 
+def three_daemons(
+    tmp_path: Path, url: str, data_dir: Path, daemons: list[RunningDaemon], count: int
+) -> tuple[list[RunningDaemon], list[Path]]:
+    """alpha, beta and gamma on one inbox, and `count` receipts dropped into it, once gamma holds some."""
+    (tmp_path / "inbox").mkdir()
+    nodes = [start(tmp_path, url, node, daemons) for node in ("alpha", "beta", "gamma")]
+    dropped = drop_burst(tmp_path, data_dir, count)
+    wait_for(lambda: held_by(nodes[2], "gamma"), "gamma to have files in hand", timeout=120)
+    return nodes, dropped
+
+
 def test_three_daemons_on_postgresql_share_a_burst_and_two_finish_the_killed_ones_files(
     tmp_path: Path, postgres_url: str, data_dir: Path, daemons: list[RunningDaemon]
 ) -> None:
-    (tmp_path / "inbox").mkdir()
-    nodes = [start(tmp_path, postgres_url, node, daemons) for node in ("alpha", "beta", "gamma")]
-    dropped = drop_burst(tmp_path, data_dir, 9)
+    nodes, dropped = three_daemons(tmp_path, postgres_url, data_dir, daemons, 9)
     alpha, beta, gamma = nodes
-
-    wait_for(lambda: held_by(gamma, "gamma"), "gamma to have files in hand", timeout=120)
     gamma.kill()  # the daemon and its worker, mid-batch
     victim = held_by(alpha, "gamma")
     assert victim  # still gamma's: a lease that has not run out is not taken
@@ -160,23 +162,16 @@ def test_three_daemons_on_postgresql_share_a_burst_and_two_finish_the_killed_one
 def test_three_daemons_on_postgresql_one_frozen_past_its_leases_records_nothing_the_others_took(
     tmp_path: Path, postgres_url: str, data_dir: Path, daemons: list[RunningDaemon]
 ) -> None:
-    (tmp_path / "inbox").mkdir()
-    nodes = [start(tmp_path, postgres_url, node, daemons) for node in ("alpha", "beta", "gamma")]
-    dropped = drop_burst(tmp_path, data_dir, 6)
+    nodes, dropped = three_daemons(tmp_path, postgres_url, data_dir, daemons, 6)
     alpha, beta, gamma = nodes
-    assert gamma.process is not None
-    wait_for(lambda: held_by(gamma, "gamma"), "gamma to hold files", timeout=120)
-    os.killpg(gamma.process.pid, signal.SIGSTOP)  # the daemon and its worker, as a suspended VM
-    frozen = [Path(path) for path in held_by(alpha, "gamma")]  # read again: nothing of gamma's moves now
-    assert frozen
-    try:
+    with gamma.frozen():
+        frozen = [Path(path) for path in held_by(alpha, "gamma")]  # read again: nothing of gamma's moves now
+        assert frozen
         wait_for(
             lambda: all(alpha.outcome_lines(path) or beta.outcome_lines(path) for path in frozen),
             "alpha or beta to take each of gamma's files",
             timeout=240,
         )
-    finally:
-        os.killpg(gamma.process.pid, signal.SIGCONT)
     wait_for(lambda: alpha.settled(dropped), "every file to be read", timeout=240)
     time.sleep(LEASE)  # time for gamma, resumed, to try what it held
     assert_read_once(tmp_path, nodes, dropped)
