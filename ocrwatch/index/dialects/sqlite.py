@@ -8,6 +8,7 @@ Several processes share one database file, so connections use WAL (readers never
 and a busy timeout, and transactions that will write start with BEGIN IMMEDIATE: a transaction that
 reads first and upgrades to a write lock later can fail at once with "database is locked", whereas
 one that asks for the lock up front simply waits its turn.
+
 The SQLite library is `sqlite_driver`'s: a current one where a wheel brings it.
 """
 
